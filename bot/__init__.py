@@ -1,0 +1,1 @@
+"""Customs assistant: knowledge base tooling, channels and launcher (no TensorFlow at import)."""
