@@ -1,0 +1,177 @@
+"""Actions that answer from the knowledge base, read live from knowledge/ at every request.
+
+The model only decides *which* entry (intent kb_<id>); the words come from the YAML that support
+staff edit, so an answer edit is live without retraining.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.knowledge import INTENT_PREFIX, KnowledgeBase
+from bot.knowledge_store import get_knowledge
+
+logger = logging.getLogger(__name__)
+
+# Offer a topic as a "did you mean" suggestion only above this confidence.
+SUGGESTION_MIN_CONFIDENCE = 0.05
+MAX_SUGGESTIONS = 3
+# Intents that count as "the bot did not understand" for the hand-over rule; "something else"
+# (the user declining the suggestions) neither counts nor breaks the run.
+NOT_UNDERSTOOD = {"nlu_fallback", "out_of_scope"}
+TRANSPARENT = {"something_else"}
+
+
+def _button(title: str, payload: str) -> dict[str, str]:
+    return {"title": title, "payload": payload}
+
+
+def entry_button(kb: KnowledgeBase, entry_id: str) -> dict[str, str] | None:
+    entry = kb.entries.get(entry_id)
+    if entry is None:
+        return None
+    return _button(kb.fill(entry.question), f"/{INTENT_PREFIX}{entry.id}")
+
+
+def answer_text(kb: KnowledgeBase, entry_id: str) -> str | None:
+    """The full text of an entry's answer, with its links, as the user will read it."""
+    entry = kb.entries.get(entry_id)
+    if entry is None:
+        return None
+    text = kb.fill(entry.answer)
+    if entry.links:
+        text += "\n\n" + "\n".join(f"{kb.fill(link['title'])}: {kb.fill(link['url'])}"
+                                    for link in entry.links)
+    return text
+
+
+class ActionAnswerKnowledge(Action):
+    """Answer the knowledge entry named by the latest intent, offering related entries."""
+
+    def name(self) -> str:
+        return "action_answer_knowledge"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        kb = get_knowledge()
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        entry = kb.entry_for_intent(intent)
+        if entry is None:
+            # The model knows an entry that knowledge/ no longer has (removed or renamed
+            # without a retrain): say so honestly rather than answer something else.
+            logger.warning("no knowledge entry for intent %s: retrain after removing entries",
+                           intent)
+            dispatcher.utter_message(text=kb.message("answer_unavailable"))
+            return []
+        buttons = [b for b in (entry_button(kb, r) for r in entry.related) if b]
+        dispatcher.utter_message(text=answer_text(kb, entry.id), buttons=buttons or None)
+        return []
+
+
+def _consecutive_not_understood(tracker: Tracker) -> int:
+    """How many of the user's latest messages in a row the bot could not place."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if name in TRANSPARENT:
+            continue
+        if name in NOT_UNDERSTOOD:
+            count += 1
+        else:
+            break
+    return count
+
+
+class ActionReply(Action):
+    """The bot's own messages (greeting, thanks, hand-over...), by the latest intent."""
+
+    def name(self) -> str:
+        return "action_reply"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        kb = get_knowledge()
+        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        if intent == "ask_capabilities":
+            buttons = [_button(c.name, f'/browse_category{{"category": "{c.name}"}}')
+                       for c in kb.categories if c.entry_ids]
+            if "check_declaration_status" in domain.get("intents", []):
+                buttons.append(_button(kb.message("check_status_button"),
+                                       "/check_declaration_status"))
+            dispatcher.utter_message(text=kb.message("capabilities"), buttons=buttons)
+            return []
+        if intent in ("out_of_scope", "something_else") and _consecutive_not_understood(
+            tracker
+        ) >= 2:
+            dispatcher.utter_message(text=kb.message("still_not_understood"))
+            dispatcher.utter_message(text=kb.message("handoff"))
+            return []
+        key = {"request_human": "handoff"}.get(intent, intent)
+        text = kb.message(key) or kb.message("something_else")
+        dispatcher.utter_message(text=text)
+        return []
+
+
+class ActionClarify(Action):
+    """Not sure: offer the likeliest topics as buttons instead of guessing."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        kb = get_knowledge()
+        if _consecutive_not_understood(tracker) >= 2:
+            dispatcher.utter_message(text=kb.message("still_not_understood"))
+            dispatcher.utter_message(text=kb.message("handoff"))
+            return []
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        buttons = []
+        for item in ranking:
+            name = item.get("name") or ""
+            if (name.startswith(INTENT_PREFIX)
+                    and (item.get("confidence") or 0) >= SUGGESTION_MIN_CONFIDENCE):
+                button = entry_button(kb, name[len(INTENT_PREFIX):])
+                if button:
+                    buttons.append(button)
+            if len(buttons) == MAX_SUGGESTIONS:
+                break
+        if not buttons:
+            dispatcher.utter_message(text=kb.message("out_of_scope"))
+            return []
+        buttons.append(_button(kb.message("something_else_button"), "/something_else"))
+        dispatcher.utter_message(text=kb.message("clarify"), buttons=buttons)
+        return []
+
+
+class ActionBrowseCategory(Action):
+    """List a category's questions as buttons (reached from the "what can you do" menu)."""
+
+    def name(self) -> str:
+        return "action_browse_category"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[dict[str, Any]]:
+        kb = get_knowledge()
+        wanted = next(tracker.get_latest_entity_values("category"), None)
+        category = next((c for c in kb.categories
+                         if wanted and c.name.lower() == str(wanted).lower()), None)
+        if category is None:
+            return ActionReply().run(dispatcher, _as_capabilities(tracker), domain)
+        buttons = [b for b in (entry_button(kb, i) for i in category.entry_ids) if b]
+        dispatcher.utter_message(text=kb.message("category_intro").replace(
+            "{category}", category.name), buttons=buttons)
+        return []
+
+
+def _as_capabilities(tracker: Tracker) -> Tracker:
+    latest = dict(tracker.latest_message)
+    latest["intent"] = {"name": "ask_capabilities", "confidence": 1.0}
+    return Tracker(tracker.sender_id, tracker.slots, latest, tracker.events, tracker.paused,
+                   tracker.followup_action, tracker.active_loop, tracker.latest_action_name)

@@ -1,0 +1,160 @@
+"""Start and stop the running assistant: action server, Rasa server and web page.
+
+Used by `make run` and by the test suite, so that tests exercise the same start-up as users.
+Each child runs in its own process group; stopping (Ctrl-C, SIGTERM, or a test's teardown)
+ends every process that was started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.endpoints import write_endpoints
+from bot.paths import ROOT, build_dir, var_dir
+from bot.training import rasa_env
+
+DEFAULT_PORTS = {"RASA_PORT": "5005", "ACTION_PORT": "5055", "WEB_PORT": "8080"}
+
+
+def environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The process environment with every documented default filled in."""
+    env = rasa_env()
+    for key, value in DEFAULT_PORTS.items():
+        env.setdefault(key, value)
+    env.update(overrides or {})
+    env.setdefault("BIND_HOST", "127.0.0.1")
+    web = f"http://localhost:{env['WEB_PORT']}"
+    web_ip = f"http://127.0.0.1:{env['WEB_PORT']}"
+    env.setdefault("WEB_ALLOWED_ORIGINS", f"{web} {web_ip}")
+    return env
+
+
+def credentials(env: dict[str, str]) -> dict:
+    """Channels to enable: REST and socket.io always, WhatsApp/Telegram when configured."""
+    try:
+        from bot.credentials import build_credentials
+    except ImportError:
+        return {"rest": {}}
+    return build_credentials(env)
+
+
+@dataclass
+class Stack:
+    """The running processes of one assistant."""
+
+    model: Path
+    env: dict[str, str]
+    log_dir: Path = field(default_factory=lambda: var_dir() / "log")
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['RASA_PORT']}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['ACTION_PORT']}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://localhost:{self.env['WEB_PORT']}/"
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        self.procs[name] = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def start_actions(self) -> None:
+        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", self.env["ACTION_PORT"]])
+
+    def start_rasa(self) -> None:
+        out = build_dir() / "run"
+        endpoints = write_endpoints(self.env, out / "endpoints.yml")
+        creds = out / "credentials.yml"
+        creds.write_text(yaml.safe_dump(credentials(self.env), sort_keys=False), "utf-8")
+        cmd = [sys.executable, "-m", "rasa", "run", "--model", str(self.model),
+               "--interface", self.env["BIND_HOST"], "--port", self.env["RASA_PORT"],
+               "--endpoints", str(endpoints), "--credentials", str(creds),
+               "--cors", *self.env["WEB_ALLOWED_ORIGINS"].split()]
+        if self.env.get("RASA_API_TOKEN"):
+            cmd += ["--enable-api", "--auth-token", self.env["RASA_API_TOKEN"]]
+        self._spawn("rasa", cmd)
+
+    def start_web(self) -> None:
+        if not (ROOT / "bot" / "webserver.py").exists():
+            return
+        bot_url = self.env.get("PUBLIC_BOT_URL") or f"http://localhost:{self.env['RASA_PORT']}"
+        self._spawn("web", [sys.executable, "-m", "bot.webserver", "--host",
+                            self.env["BIND_HOST"], "--port", self.env["WEB_PORT"],
+                            "--bot-url", bot_url])
+
+    def start(self) -> None:
+        self.start_actions()
+        self.start_rasa()
+        self.start_web()
+
+    def _ready(self, url: str) -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        """Block until every server answers; raise with the log tail if one dies or stalls."""
+        checks = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/"}
+        if "web" in self.procs:
+            checks["web"] = self.web_url
+        deadline = time.monotonic() + timeout
+        pending = dict(checks)
+        while pending:
+            for name in list(pending):
+                proc = self.procs[name]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n"
+                                       + self.log_tail(name))
+                if self._ready(pending[name]):
+                    del pending[name]
+            if pending and time.monotonic() > deadline:
+                raise RuntimeError(f"{', '.join(pending)} not ready after {timeout:.0f}s:\n"
+                                   + "\n".join(self.log_tail(n) for n in pending))
+            time.sleep(0.5)
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        path = self.log_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text("utf-8", "replace").splitlines()[-lines:])
+
+    def stop_one(self, name: str, timeout: float = 10) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        for name in ("web", "rasa", "actions"):
+            self.stop_one(name)
+
+    def dead(self) -> list[str]:
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]

@@ -1,0 +1,91 @@
+"""Build the Rasa training inputs and train a model only when they changed.
+
+The model file is named after a fingerprint of every training input (config, domain, data and
+the compiled knowledge), so an unchanged project reuses its model and `make run` starts at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.compile import compile_knowledge, fingerprint
+from bot.paths import CONFIG_FILE, DATA_DIR, DOMAIN_DIR, ROOT, build_dir, knowledge_dir, models_dir
+from bot.validate import Report, validate
+
+logger = logging.getLogger(__name__)
+
+
+class ContentError(Exception):
+    """The knowledge base has errors; the message lists them."""
+
+
+@dataclass
+class Build:
+    report: Report
+    rasa_dir: Path
+    fingerprint: str
+    config: Path
+
+    @property
+    def domain(self) -> Path:
+        return self.rasa_dir / "domain"
+
+    @property
+    def data(self) -> list[Path]:
+        return [DATA_DIR, self.rasa_dir / "data"]
+
+    @property
+    def model(self) -> Path:
+        return models_dir() / f"{self.fingerprint}.tar.gz"
+
+
+def rasa_env() -> dict[str, str]:
+    """Environment for Rasa processes: no telemetry calls (no internet here), quiet TensorFlow."""
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("PYTHONPATH", str(ROOT))
+    return env
+
+
+def build(config: Path = CONFIG_FILE) -> Build:
+    """Validate knowledge/ and compile it into build/rasa; raise ContentError on errors."""
+    report = validate(knowledge_dir(), DATA_DIR)
+    if not report.ok:
+        raise ContentError("\n".join(str(p) for p in report.errors))
+    rasa_dir = compile_knowledge(report.kb, DOMAIN_DIR, build_dir() / "rasa")
+    inputs = [Path(config), DATA_DIR, rasa_dir]
+    rel = [p.relative_to(ROOT) if p.is_absolute() and ROOT in p.parents else p for p in inputs]
+    cwd = os.getcwd()
+    try:
+        os.chdir(ROOT)
+        fp = fingerprint(rel)
+    finally:
+        os.chdir(cwd)
+    return Build(report=report, rasa_dir=rasa_dir, fingerprint=fp, config=Path(config))
+
+
+def train(b: Build, force: bool = False) -> tuple[Path, float | None]:
+    """Train unless a model for these exact inputs exists; return (model, seconds or None)."""
+    if b.model.exists() and not force:
+        return b.model, None
+    models_dir().mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "rasa", "train",
+        "--config", str(b.config),
+        "--domain", str(b.domain),
+        "--data", *[str(p) for p in b.data],
+        "--out", str(models_dir()),
+        "--fixed-model-name", b.fingerprint,
+    ]
+    started = time.monotonic()
+    result = subprocess.run(cmd, cwd=ROOT, env=rasa_env())
+    if result.returncode != 0 or not b.model.exists():
+        raise RuntimeError(f"rasa train failed (exit {result.returncode})")
+    return b.model, time.monotonic() - started
