@@ -1,0 +1,68 @@
+"""A SQL tracker store that never writes a TPIN in clear text.
+
+Rasa keeps every event of a conversation: the user's own words, the parsed entities, slot
+values and bot messages. Any of these can hold a TPIN, so each event is redacted just before it
+is written (and before it is streamed to an event broker). Rasa's own `events` table and its
+reading code are kept unchanged.
+
+Consequence for dialogue design: Rasa reloads the tracker from this store at every message, so a
+TPIN given in one turn comes back masked in the next; the declaration form therefore looks the
+declaration up in the same turn the TPIN arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from bot.redact import install_log_redaction, redact_value
+
+logger = logging.getLogger(__name__)
+
+
+def redact_event(data: dict[str, Any]) -> dict[str, Any]:
+    """A serialized event with every TPIN masked (text, parse data, entities, slots, metadata)."""
+    return redact_value(data)
+
+
+class RedactingSQLTrackerStore(SQLTrackerStore):
+    """`SQLTrackerStore` whose rows (and broker messages) carry masked TPINs only."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The Rasa server imports this store at start-up: mask TPINs in its logs as well.
+        install_log_redaction()
+        super().__init__(*args, **kwargs)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Same as `SQLTrackerStore.save`, with each event redacted before it is written."""
+        await self.stream_events(tracker)
+
+        with self.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = redact_event(event.as_dict())
+                intent = (data.get("parse_data") or {}).get("intent", {}) or {}
+                session.add(
+                    self.SQLEvent(
+                        # Not redacted: rows are found by it (WhatsApp ids are phone numbers).
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=intent.get(INTENT_NAME_KEY),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+        logger.debug("Tracker stored with TPINs redacted.")
+
+    async def _stream_new_events(self, event_broker: Any, new_events: list, sender_id: str) -> None:
+        """Publish events to the broker redacted, like the rows."""
+        for event in new_events:
+            body = {"sender_id": sender_id}
+            body.update(redact_event(event.as_dict()))
+            event_broker.publish(body)
