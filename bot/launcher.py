@@ -55,6 +55,7 @@ class Stack:
     model: Path
     env: dict[str, str]
     log_dir: Path = field(default_factory=lambda: var_dir() / "log")
+    run_dir: Path = field(default_factory=lambda: build_dir() / "run")
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -81,9 +82,8 @@ class Stack:
                                 "--port", self.env["ACTION_PORT"]])
 
     def start_rasa(self) -> None:
-        out = build_dir() / "run"
-        endpoints = write_endpoints(self.env, out / "endpoints.yml")
-        creds = out / "credentials.yml"
+        endpoints = write_endpoints(self.env, self.run_dir / "endpoints.yml")
+        creds = self.run_dir / "credentials.yml"
         creds.write_text(yaml.safe_dump(credentials(self.env), sort_keys=False), "utf-8")
         cmd = [sys.executable, "-m", "rasa", "run", "--model", str(self.model),
                "--interface", self.env["BIND_HOST"], "--port", self.env["RASA_PORT"],

@@ -1,0 +1,173 @@
+"""Command line: `python -m bot validate | build | train | run` (and more as features land).
+
+Every subcommand prints plain sentences for support staff and operators and exits non-zero on
+failure; content mistakes never end in a Python traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bot.paths import DATA_DIR, knowledge_dir
+
+
+def _print_report(report, quiet_warnings: bool = False) -> None:
+    for problem in report.problems:
+        if quiet_warnings and problem.severity == "warning":
+            continue
+        print(problem)
+    print(report.summary())
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from bot import training
+    from bot.validate import validate
+
+    directory = Path(args.knowledge) if args.knowledge else knowledge_dir()
+    report = validate(directory, DATA_DIR, review_after_months=args.review_months)
+    _print_report(report)
+    if not report.ok:
+        print("Fix the errors above, then run validate again.")
+        return 1
+    if args.knowledge is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            b = training.build(out_dir=Path(tmp) / "rasa")
+            if b.model.exists():
+                print("Training data unchanged: answer edits are live without retraining.")
+            else:
+                print("New entries or examples since the last training: the next `make run` "
+                      "retrains the model (about 2 minutes).")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from bot import training
+
+    try:
+        b = training.build()
+    except training.ContentError as exc:
+        print(exc)
+        print("The knowledge base has errors: run `make validate` and fix them.")
+        return 1
+    print(b.report.summary())
+    print(f"Training inputs written to {b.rasa_dir} (fingerprint {b.fingerprint}).")
+    print("A trained model for these inputs exists." if b.model.exists()
+          else "No model for these inputs yet: `python -m bot train` trains one.")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from bot import training
+
+    try:
+        b = training.build()
+    except training.ContentError as exc:
+        print(exc)
+        return 1
+    if b.model.exists() and not args.force:
+        print(f"Model up to date: {b.model}")
+        return 0
+    print("Training the model (about 2 minutes on 2 cores)...", flush=True)
+    try:
+        model, seconds = training.train(b, force=args.force)
+    except RuntimeError as exc:
+        print(exc)
+        return 1
+    print(f"Trained {model} in {seconds:.0f}s.")
+    return 0
+
+
+def _init_database(env: dict[str, str]) -> None:
+    """Create and seed the application database when that module exists."""
+    import subprocess
+
+    from bot.paths import ROOT
+
+    if (ROOT / "actions" / "db.py").exists():
+        subprocess.run([sys.executable, "-m", "actions.db", "init"], cwd=ROOT, env=env,
+                       check=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot import launcher, training
+
+    started = time.monotonic()
+    env = launcher.environment()
+    try:
+        b = training.build()
+    except training.ContentError as exc:
+        print(exc)
+        print("The knowledge base has errors: fix them (see `make validate`) and run again.")
+        return 1
+    print(b.report.summary(), flush=True)
+    if b.model.exists():
+        print(f"Model up to date ({b.model.name}): starting without training.", flush=True)
+    else:
+        print("Training data changed: training the model (about 2 minutes)...", flush=True)
+        try:
+            _, seconds = training.train(b)
+        except RuntimeError as exc:
+            print(exc)
+            return 1
+        print(f"Trained in {seconds:.0f}s.", flush=True)
+    _init_database(env)
+    stack = launcher.Stack(model=b.model, env=env)
+
+    def stop(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        print("Starting the action server and the Rasa server...", flush=True)
+        stack.start()
+        stack.wait_ready()
+        print(f"\nThe assistant is running (ready in {time.monotonic() - started:.0f}s).")
+        if "web" in stack.procs:
+            print(f"  Chat page:     {stack.web_url}")
+        print(f"  REST channel:  {stack.rasa_url}/webhooks/rest/webhook")
+        print(f"  Logs:          {stack.log_dir}/")
+        print("Press Ctrl-C to stop.", flush=True)
+        while True:
+            dead = stack.dead()
+            if dead:
+                print(f"{', '.join(dead)} stopped unexpectedly:")
+                for name in dead:
+                    print(stack.log_tail(name))
+                return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping...", flush=True)
+        return 0
+    except RuntimeError as exc:
+        print(exc)
+        return 1
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="check the knowledge base without training")
+    p.add_argument("--knowledge", help="knowledge folder (default: knowledge/)")
+    p.add_argument("--review-months", type=int, default=None,
+                   help="warn about entries not reviewed for this many months")
+    p.set_defaults(func=cmd_validate)
+    sub.add_parser("build", help="validate and compile Rasa training data into build/") \
+        .set_defaults(func=cmd_build)
+    p = sub.add_parser("train", help="train a model if the training data changed")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_train)
+    sub.add_parser("run", help="validate, train if needed, and start the assistant") \
+        .set_defaults(func=cmd_run)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Shared fixtures. `bot_server` trains (once, if needed) and starts the real assistant on
+loopback ports, the same way `make run` does, with its own databases and a private copy of
+knowledge/ that tests may edit."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class BotServer:
+    stack: object
+    env: dict
+    knowledge_dir: Path
+    tracker_db_path: Path
+    app_db_url: str
+
+    @property
+    def rasa_url(self) -> str:
+        return self.stack.rasa_url
+
+    @property
+    def rest_url(self) -> str:
+        return f"{self.stack.rasa_url}/webhooks/rest/webhook"
+
+    @property
+    def web_url(self) -> str:
+        return self.stack.web_url
+
+    @property
+    def action_url(self) -> str:
+        return self.stack.action_url
+
+    def send(self, sender_id: str, text: str, timeout: float = 60) -> list[dict]:
+        """Send one message over the REST channel; return the bot's replies."""
+        body = json.dumps({"sender": sender_id, "message": text}).encode()
+        request = urllib.request.Request(self.rest_url, data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def texts(self, sender_id: str, text: str) -> str:
+        """The bot's reply texts joined, for assertions about wording."""
+        return "\n".join(m.get("text", "") for m in self.send(sender_id, text))
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    from bot import training
+
+    b = training.build()
+    model, _ = training.train(b)
+    return model
+
+
+@pytest.fixture(scope="session")
+def bot_server(trained_model, tmp_path_factory) -> BotServer:
+    from bot import launcher
+
+    tmp = tmp_path_factory.mktemp("bot")
+    knowledge = tmp / "knowledge"
+    shutil.copytree(ROOT / "knowledge", knowledge)
+    tracker_db = tmp / "tracker.db"
+    app_db = f"sqlite:///{tmp / 'customs.db'}"
+    overrides = {
+        "RASA_PORT": str(free_port()),
+        "ACTION_PORT": str(free_port()),
+        "WEB_PORT": str(free_port()),
+        "KNOWLEDGE_DIR": str(knowledge),
+        "TRACKER_DB": str(tracker_db),
+        "CUSTOMS_DB_URL": app_db,
+        "VAR_DIR": str(tmp / "var"),
+    }
+    for key in ("TRACKER_DB_URL", "REDIS_URL", "ACTION_SERVER_URL", "RASA_API_TOKEN"):
+        os.environ.pop(key, None)
+    env = launcher.environment(overrides)
+    if (ROOT / "actions" / "db.py").exists():
+        import subprocess
+        import sys
+
+        subprocess.run([sys.executable, "-m", "actions.db", "init"], cwd=ROOT, env=env,
+                       check=True)
+    stack = launcher.Stack(model=trained_model, env=env, log_dir=tmp / "log", run_dir=tmp / "run")
+    stack.start()
+    try:
+        stack.wait_ready(timeout=240)
+        yield BotServer(stack=stack, env=env, knowledge_dir=knowledge,
+                        tracker_db_path=tracker_db, app_db_url=app_db)
+    finally:
+        stack.stop()
