@@ -227,8 +227,12 @@ class _Reader:
 
     def category_file(self, path: Path) -> tuple[Category | None, list[Entry]]:
         file = self.rel(path)
+        before = len(self.problems)
         data = self.load(path)
         if data is None:
+            if len(self.problems) == before:
+                self.add(file, 1, "the file is empty: start it with 'category: <name>' and "
+                         "'entries:', or delete it")
             return None, []
         if not isinstance(data, LineDict):
             self.add(file, 1, "a category file starts with 'category: <name>' then 'entries:'")

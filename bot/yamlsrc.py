@@ -58,6 +58,16 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
     return result
 
 
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    # "2026-13-45" looks like a date to YAML but is not one: keep the text so that the
+    # validator can say which date is wrong instead of crashing.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -75,7 +85,7 @@ class YamlError(Exception):
 
 
 def _hint(problem: str) -> str:
-    if "\t" in problem or "tab" in problem:
+    if "\t" in problem or "\\t" in problem or " tab" in problem:
         return "use spaces, not tabs, to indent"
     if "mapping values are not allowed" in problem:
         return "a text containing ': ' must be put in quotes, or the indentation is off"
