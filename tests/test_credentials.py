@@ -1,0 +1,126 @@
+"""build_credentials: channels enabled from the environment, loaded the way `rasa run` does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.credentials import CredentialsError, build_credentials
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WHATSAPP_ENV = {
+    "WHATSAPP_VERIFY_TOKEN": "verify-me",
+    "WHATSAPP_APP_SECRET": "app-secret",
+    "WHATSAPP_ACCESS_TOKEN": "EAAG-token",
+    "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
+}
+TELEGRAM_ENV = {
+    "TELEGRAM_ACCESS_TOKEN": "123456:ABC-DEF",
+    "TELEGRAM_BOT_NAME": "zax_customs_bot",
+    "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/webhooks/telegram/webhook",
+}
+
+
+def test_rest_only_by_default() -> None:
+    assert build_credentials({}) == {"rest": {}}
+    assert build_credentials({"WHATSAPP_API_URL": "https://x", "PATH": "/bin"}) == {"rest": {}}
+
+
+def test_whatsapp_enabled_when_all_variables_set() -> None:
+    credentials = build_credentials({**WHATSAPP_ENV, "WHATSAPP_API_URL": "http://127.0.0.1:1/v19"})
+    assert credentials == {
+        "rest": {},
+        "bot.whatsapp.WhatsAppInput": {
+            "verify_token": "verify-me",
+            "app_secret": "app-secret",
+            "access_token": "EAAG-token",
+            "phone_number_id": "106540352242922",
+            "api_url": "http://127.0.0.1:1/v19",
+        },
+    }
+
+
+def test_telegram_enabled_when_all_variables_set() -> None:
+    credentials = build_credentials(TELEGRAM_ENV)
+    assert credentials["telegram"] == {
+        "access_token": "123456:ABC-DEF",
+        "verify": "zax_customs_bot",
+        "webhook_url": "https://bot.example.org/webhooks/telegram/webhook",
+    }
+    assert set(build_credentials({**TELEGRAM_ENV, **WHATSAPP_ENV})) == {
+        "rest",
+        "telegram",
+        "bot.whatsapp.WhatsAppInput",
+    }
+
+
+@pytest.mark.parametrize("missing", sorted(WHATSAPP_ENV))
+def test_partial_whatsapp_names_the_missing_variable(missing: str) -> None:
+    env = {k: v for k, v in WHATSAPP_ENV.items() if k != missing}
+    with pytest.raises(CredentialsError, match=missing) as error:
+        build_credentials(env)
+    others = set(WHATSAPP_ENV) - {missing}
+    assert not any(f"set {name}" in str(error.value) for name in others)
+
+
+@pytest.mark.parametrize("missing", sorted(TELEGRAM_ENV))
+def test_partial_telegram_names_the_missing_variable(missing: str) -> None:
+    env = {**TELEGRAM_ENV, missing: "  "}  # blank counts as unset
+    with pytest.raises(CredentialsError, match=missing):
+        build_credentials(env)
+
+
+def test_telegram_webhook_must_be_https() -> None:
+    with pytest.raises(CredentialsError, match="TELEGRAM_WEBHOOK_URL"):
+        build_credentials({**TELEGRAM_ENV, "TELEGRAM_WEBHOOK_URL": "http://bot.example.org/x"})
+
+
+def test_generated_file_loads_in_rasa(tmp_path: Path) -> None:
+    """The launcher's output is accepted by Rasa's own channel loader."""
+    from rasa.core.run import create_http_input_channels
+
+    path = tmp_path / "credentials.yml"
+    path.write_text(yaml.safe_dump(build_credentials({**WHATSAPP_ENV, **TELEGRAM_ENV})))
+    channels = {c.name(): c for c in create_http_input_channels(None, str(path))}
+    assert set(channels) == {"rest", "whatsapp", "telegram"}
+    assert channels["whatsapp"].client.url == (
+        "https://graph.facebook.com/v19.0/106540352242922/messages"
+    )
+
+
+def test_repository_credentials_file_documents_the_channels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """credentials.yml uses ${VAR} placeholders that Rasa expands from the environment."""
+    from rasa.core.run import create_http_input_channels
+
+    text = (ROOT / "credentials.yml").read_text()
+    for name in [*WHATSAPP_ENV, *TELEGRAM_ENV]:
+        assert "${" + name + "}" in text
+    for name, value in {**WHATSAPP_ENV, **TELEGRAM_ENV}.items():
+        monkeypatch.setenv(name, value)
+    channels = {
+        c.name(): c for c in create_http_input_channels(None, str(ROOT / "credentials.yml"))
+    }
+    assert channels["whatsapp"].verify_token == "verify-me"
+    assert channels["telegram"].webhook_url == TELEGRAM_ENV["TELEGRAM_WEBHOOK_URL"]
+
+
+def test_whatsapp_channel_reads_environment_and_names_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rasa.shared.exceptions import RasaException
+
+    from bot.whatsapp import WhatsAppInput
+
+    for name, value in WHATSAPP_ENV.items():
+        monkeypatch.setenv(name, value)
+    channel = WhatsAppInput.from_credentials(None)
+    assert channel.app_secret == "app-secret"
+    assert WhatsAppInput.from_credentials({"app_secret": "from-file"}).app_secret == "from-file"
+    monkeypatch.delenv("WHATSAPP_ACCESS_TOKEN")
+    with pytest.raises(RasaException, match="WHATSAPP_ACCESS_TOKEN"):
+        WhatsAppInput.from_credentials({})
