@@ -1,0 +1,115 @@
+"""Limits on failed declaration lookups, kept in the database.
+
+Two limits stop TPIN guessing:
+- per conversation: a chat that failed too often gets no more lookups for a while;
+- per reference across conversations: many fresh chats cannot take turns guessing the TPIN of
+  one declaration.
+Counts are rows in the application database, so they hold across restarts and replicas. Only
+the conversation id and the canonical reference are stored, never a TPIN.
+
+Environment (defaults in brackets):
+  DECLARATION_MAX_FAILED_PER_CONVERSATION  [3]    failed lookups per conversation ...
+  DECLARATION_CONVERSATION_WINDOW_MINUTES  [1440] ... within this many minutes (24 h)
+  DECLARATION_MAX_FAILED_PER_REFERENCE     [5]    failed lookups of one reference, all chats ...
+  DECLARATION_REFERENCE_WINDOW_MINUTES     [60]   ... within this many minutes
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from actions.db import Base, session_scope
+
+
+class FailedLookup(Base):
+    """One failed lookup (unknown reference or wrong TPIN: they are not told apart)."""
+
+    __tablename__ = "declaration_failed_lookups"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    conversation_id = sa.Column(sa.String(255), nullable=False, index=True)
+    reference = sa.Column(sa.String(32), nullable=False, index=True)
+    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from error
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_conversation: int = 3
+    conversation_window: timedelta = timedelta(minutes=1440)
+    per_reference: int = 5
+    reference_window: timedelta = timedelta(minutes=60)
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(
+            per_conversation=_env_int("DECLARATION_MAX_FAILED_PER_CONVERSATION", 3),
+            conversation_window=timedelta(
+                minutes=_env_int("DECLARATION_CONVERSATION_WINDOW_MINUTES", 1440)
+            ),
+            per_reference=_env_int("DECLARATION_MAX_FAILED_PER_REFERENCE", 5),
+            reference_window=timedelta(
+                minutes=_env_int("DECLARATION_REFERENCE_WINDOW_MINUTES", 60)
+            ),
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AttemptLimiter:
+    """Counts failed lookups; `allowed()` before a lookup, `record_failure()` after a miss."""
+
+    def __init__(self, limits: Limits | None = None, clock=_now) -> None:
+        self.limits = limits or Limits.from_env()
+        self.clock = clock
+
+    def _count(self, session, column, value: str, window: timedelta) -> int:
+        since = self.clock() - window
+        query = sa.select(sa.func.count(FailedLookup.id)).where(
+            column == value, FailedLookup.created_at >= since
+        )
+        return int(session.execute(query).scalar_one())
+
+    def allowed(self, conversation_id: str, reference: str) -> bool:
+        """False once either limit is reached: the user is sent to the contact centre."""
+        with session_scope() as session:
+            by_conversation = self._count(
+                session, FailedLookup.conversation_id, conversation_id,
+                self.limits.conversation_window,
+            )
+            if by_conversation >= self.limits.per_conversation:
+                return False
+            by_reference = self._count(
+                session, FailedLookup.reference, reference, self.limits.reference_window
+            )
+            return by_reference < self.limits.per_reference
+
+    def record_failure(self, conversation_id: str, reference: str) -> None:
+        """Store one failed lookup and drop rows older than both windows."""
+        now = self.clock()
+        oldest_needed = now - max(self.limits.conversation_window, self.limits.reference_window)
+        with session_scope() as session:
+            session.add(
+                FailedLookup(
+                    conversation_id=conversation_id[:255], reference=reference, created_at=now
+                )
+            )
+            session.execute(sa.delete(FailedLookup).where(FailedLookup.created_at < oldest_needed))
