@@ -39,6 +39,10 @@ build: setup
 train: setup
 	@$(PY) -m bot train
 
+## make eval: held-out accuracy per entry, confusions, out-of-scope declined.
+eval: setup
+	@$(PY) -m bot eval
+
 lint: setup
 	$(PY) -m ruff check .
 

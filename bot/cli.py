@@ -150,6 +150,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         stack.stop()
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot import evaluate, training
+
+    try:
+        return evaluate.main()
+    except training.ContentError as exc:
+        print(exc)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_train)
     sub.add_parser("run", help="validate, train if needed, and start the assistant") \
         .set_defaults(func=cmd_run)
+    sub.add_parser("eval", help="train if needed, then measure understanding on held-out "
+                   "questions").set_defaults(func=cmd_eval)
     args = parser.parse_args(argv)
     return args.func(args)
 
