@@ -66,7 +66,7 @@
     botUrl: trimSlash(data.botUrl || ''),
     cssUrl: defaultCssUrl(),
     title: data.title || 'ZAX',
-    subtitle: data.subtitle || 'Customs assistant \u00b7 Zambia Revenue Authority (sample)',
+    subtitle: data.subtitle || 'Customs assistant \u00b7 ZRA (sample)',
     timeoutMs: intAttr(data.timeoutMs, 20000, 1000, 120000),
     probeMs: intAttr(data.probeMs, 5000, 500, 600000),
     maxLength: intAttr(data.maxLength, 1000, 1, 10000),
