@@ -30,7 +30,10 @@ def test_tpins_are_masked(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["2026 LSK C 10452", "call 5993 now", "K500.10 fee", "on 2026-11-29 at 10:15", "******3004", ""],
+    [
+        "2026 LSK C 10452", "call 5993 now", "K500.10 fee", "on 2026-11-29 at 10:15",
+        "******3004", "",
+    ],
 )
 def test_other_text_is_unchanged(text):
     assert redact_tpins(text) == text
