@@ -1,0 +1,132 @@
+"""Declaration status checks over the REST channel of the running bot (lead's `bot_server`)."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.conversation
+
+DEMO = [
+    ("2026 LSK C 10452", "1002003004", ["assessed", "pay"]),
+    ("2026 CHR C 20871", "1002003004", ["released"]),
+    ("2026 KZL C 3310", "2003004005", ["red lane", "physical examination"]),
+    ("2026 NAK C 77", "2003004005", ["query", "submit"]),
+    ("2026 KAS C 5120", "3004005006", ["registered", "assessment"]),
+    ("2025 LSK C 99881", "3004005006", ["cancelled"]),
+]
+ALL_TPINS = ("1002003004", "2003004005", "3004005006", "9999999999", "8888888888")
+
+
+def sender() -> str:
+    return f"decl-{uuid.uuid4().hex[:12]}"
+
+
+def texts(bot_server, sender_id: str, text: str) -> str:
+    return "\n".join(m.get("text", "") for m in bot_server.send(sender_id, text))
+
+
+@pytest.mark.parametrize("reference, tpin, words", DEMO)
+def test_happy_path_each_demo_record(bot_server, reference, tpin, words):
+    user = sender()
+    asked = texts(bot_server, user, f"has {reference} been released?")
+    assert "TPIN" in asked
+    answer = texts(bot_server, user, tpin)
+    for word in words:
+        assert word in answer.lower()
+    assert "******" + tpin[-4:] in answer
+    assert tpin not in answer
+    assert "another declaration" in answer
+
+
+def test_everything_in_the_first_message(bot_server):
+    answer = texts(bot_server, sender(), "status of LSK/2026/C/10452 tpin 1002003004")
+    assert "assessed" in answer.lower()
+
+
+def test_reference_asked_first_and_check_another(bot_server):
+    user = sender()
+    assert "2026 LSK C 10452" in texts(bot_server, user, "where is my declaration")
+    assert "TPIN" in texts(bot_server, user, "c20871 chr 2026")
+    assert "released" in texts(bot_server, user, "1002003004")
+    assert "reference" in texts(bot_server, user, "yes")
+
+
+def test_wrong_tpin_and_unknown_reference_identical(bot_server):
+    def attempt(reference: str) -> str:
+        user = sender()
+        texts(bot_server, user, f"check declaration {reference}")
+        return texts(bot_server, user, "8888888888")
+
+    wrong_tpin = attempt("2026 KAS C 5120")
+    unknown = attempt("2026 KAS C 5121")
+    assert wrong_tpin == unknown
+    assert "couldn't find" in wrong_tpin and "8888888888" not in wrong_tpin
+
+
+def test_malformed_reference_reprompts_then_continues(bot_server):
+    user = sender()
+    texts(bot_server, user, "check my declaration")
+    reprompt = texts(bot_server, user, "LSK 10452")
+    assert "2026 LSK C 10452" in reprompt and "year" in reprompt
+    assert "TPIN" in texts(bot_server, user, "2026 LSK C 10452")
+    reprompt = texts(bot_server, user, "12345")
+    assert "10 digits" in reprompt
+    assert "assessed" in texts(bot_server, user, "1002003004").lower()
+
+
+def test_cancelled_form(bot_server):
+    user = sender()
+    texts(bot_server, user, "check my declaration 2026 LSK C 10452")
+    assert "stopped" in texts(bot_server, user, "stop")
+    # The form is gone: a TPIN now is not looked up against the earlier reference.
+    assert "assessed" not in texts(bot_server, user, "1002003004").lower()
+
+
+def test_knowledge_question_inside_the_form_keeps_it(bot_server):
+    user = sender()
+    texts(bot_server, user, "check my declaration 2026 CHR C 20871")
+    answer = texts(bot_server, user, "what is the vat rate on imported goods")
+    assert "16" in answer and "TPIN" in answer  # answered, then the form asks again
+    assert "released" in texts(bot_server, user, "1002003004")
+
+
+def test_backend_outage_gives_clear_message(bot_server):
+    """The demo declarations table disappears for a moment: the SQL backend cannot answer."""
+    db_path = Path(bot_server.app_db_url.removeprefix("sqlite:///"))
+    user = sender()
+    texts(bot_server, user, "check declaration 2026 LSK C 10452")
+    conn = sqlite3.connect(db_path)
+    conn.execute("ALTER TABLE declarations RENAME TO declarations_away")
+    conn.commit()
+    try:
+        answer = texts(bot_server, user, "1002003004")
+    finally:
+        conn.execute("ALTER TABLE declarations_away RENAME TO declarations")
+        conn.commit()
+        conn.close()
+    assert "unavailable" in answer and "try again later" in answer
+    assert "assessed" in texts(bot_server, sender(), "2026 LSK C 10452 tpin 1002003004").lower()
+
+
+def test_no_tpin_in_tracker_store_or_logs_after_conversations(bot_server):
+    user = sender()
+    texts(bot_server, user, "has 2026 NAK C 77 been released? my tpin is 2003004005")
+    texts(bot_server, user, "check 2026 KZL C 3310")
+    texts(bot_server, user, "200 300 4005")
+    conn = sqlite3.connect(bot_server.tracker_db_path)
+    rows = conn.execute("SELECT sender_id, intent_name, action_name, data FROM events").fetchall()
+    conn.close()
+    assert any(user == r[0] for r in rows)
+    dump = "\n".join(" ".join(str(c) for c in r) for r in rows)
+    for tpin in ALL_TPINS:
+        assert tpin not in dump
+    assert "200 300 4005" not in dump
+    log_dir = getattr(bot_server.stack, "log_dir", None)
+    for log in Path(log_dir).glob("*.log") if log_dir else []:
+        content = log.read_text(errors="replace")
+        for tpin in ALL_TPINS:
+            assert tpin not in content, f"TPIN in {log.name}"
