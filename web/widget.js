@@ -299,7 +299,7 @@
   var launcher = el('button', {
     type: 'button', class: 'zax-launcher', 'aria-controls': panelId, 'aria-expanded': 'false',
     'aria-label': 'Open chat with ' + config.title + ', the customs assistant'
-  }, [icon(ICON_CHAT, 28)]);
+  }, [icon(ICON_CHAT, 28), icon(ICON_CLOSE, 26)]);
 
   var restartBtn = el('button', {
     type: 'button', class: 'zax-icon-btn', 'aria-label': 'Start a new conversation',
@@ -424,12 +424,12 @@
     return node;
   }
 
+  /** Local greeting, not stored: always first, with its suggestion only on a new conversation. */
   function renderWelcome() {
-    if (state.messages.length) return;
     log.appendChild(renderBot({
       text: 'Hello! I am **' + config.title + '**, the customs assistant of the Zambia Revenue ' +
         'Authority (sample). Ask me about TPINs, declarations, duties and payments.',
-      buttons: [{ title: 'What can you do?', payload: 'what can you do' }]
+      buttons: state.messages.length ? [] : [{ title: 'What can you do?', payload: 'what can you do' }]
     }));
   }
 
