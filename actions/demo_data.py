@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from actions.db import session_scope
 from actions.status_sql import Declaration
@@ -26,7 +27,18 @@ DEMO_DECLARATIONS: tuple[tuple[str, str, str, str | None, datetime], ...] = (
 
 
 def seed_demo_declarations() -> int:
-    """Insert the demo records that are missing; returns how many were added."""
+    """Insert the demo records that are missing; returns how many were added.
+
+    Two processes seeding at once: the loser's insert hits the unique reference and is
+    dropped, since the winner already added the same records.
+    """
+    try:
+        return _seed()
+    except IntegrityError:
+        return 0
+
+
+def _seed() -> int:
     added = 0
     with session_scope() as session:
         existing = set(session.execute(sa.select(Declaration.reference)).scalars())

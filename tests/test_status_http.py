@@ -171,3 +171,27 @@ def test_factory_reads_environment(api, monkeypatch):
     monkeypatch.delenv("CUSTOMS_API_URL")
     with pytest.raises(ValueError, match="CUSTOMS_API_URL"):
         get_backend()
+
+
+def test_openapi_contract_matches_the_code():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from actions.reference import parse_reference
+    from actions.status_backend import LANES, STATUSES
+
+    spec = yaml.safe_load(
+        (Path(__file__).resolve().parent.parent / "docs" / "declaration-status-api.openapi.yml")
+        .read_text()
+    )
+    assert LOOKUP_PATH in spec["paths"]
+    schemas = spec["components"]["schemas"]
+    assert tuple(schemas["DeclarationStatus"]["properties"]["status"]["enum"]) == STATUSES
+    assert [x for x in schemas["DeclarationStatus"]["properties"]["lane"]["enum"] if x] == list(
+        LANES
+    )
+    pattern = schemas["StatusLookupRequest"]["properties"]["reference"]["pattern"]
+    for text in ("LSK/2026/C/00077", "c10452 lsk 2026", "2025 LSK C 99881"):
+        assert re.match(pattern, parse_reference(text).canonical)
