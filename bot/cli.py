@@ -143,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)
         return 0
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:  # ValueError: a half-configured channel
         print(exc)
         return 1
     finally:

@@ -73,18 +73,17 @@ def compile_knowledge(kb: KnowledgeBase, domain_dir: Path, out_dir: Path) -> Pat
 
 
 def fingerprint(paths: list[Path]) -> str:
-    """A hash of every training input: the same inputs give the same model name."""
+    """A hash of every training input: the same inputs give the same model name.
+
+    Files are named relative to their input folder, so the hash does not depend on where the
+    repository or the build folder lives.
+    """
     digest = hashlib.sha256()
-    files: list[Path] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file()))
-        elif path.is_file():
-            files.append(path)
-    for file in files:
-        digest.update(file.as_posix().encode())
-        digest.update(b"\0")
-        digest.update(file.read_bytes())
-        digest.update(b"\0")
+    for index, path in enumerate(Path(p) for p in paths):
+        files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
+        for file in files:
+            name = file.relative_to(path).as_posix() if path.is_dir() else file.name
+            digest.update(f"{index}:{name}\0".encode())
+            digest.update(file.read_bytes() if file.exists() else b"")
+            digest.update(b"\0")
     return digest.hexdigest()[:16]

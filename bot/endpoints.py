@@ -32,7 +32,10 @@ def _substitute(text: str, env: Mapping[str, str]) -> str:
             raise KeyError(f"endpoints.yml uses ${{{name}}} but it is not set")
         return value
 
-    return re.sub(r"\$\{([A-Z0-9_]+)\}", repl, text)
+    # Comment lines may mention ${...} in prose; only settings are filled.
+    return "\n".join(line if line.lstrip().startswith("#")
+                     else re.sub(r"\$\{([A-Z0-9_]+)\}", repl, line)
+                     for line in text.splitlines())
 
 
 def sql_tracker_store(url: str) -> dict[str, Any]:

@@ -30,10 +30,13 @@ class Prediction:
     expected: str | None  # entry id, or None for out of scope
     intent: str  # top intent ignoring nlu_fallback
     confidence: float
+    margin: float = 1.0  # top confidence minus the second's
+    ambiguity: float = 0.0
 
     def answered(self, threshold: float) -> str | None:
         """The entry the bot would answer with, or None when it declines."""
-        if self.intent.startswith(INTENT_PREFIX) and self.confidence >= threshold:
+        if (self.intent.startswith(INTENT_PREFIX) and self.confidence >= threshold
+                and self.margin >= self.ambiguity):
             return self.intent[len(INTENT_PREFIX):]
         return None
 
@@ -86,15 +89,18 @@ def score(predictions: list[Prediction], threshold: float) -> Scores:
     return s
 
 
-def fallback_threshold(config: Path = CONFIG_FILE) -> float:
+def fallback_settings(config: Path = CONFIG_FILE) -> tuple[float, float]:
+    """(threshold, ambiguity_threshold) of the FallbackClassifier in a config."""
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     for component in data.get("pipeline") or []:
         if component.get("name") == "FallbackClassifier":
-            return float(component.get("threshold", 0.3))
-    return 0.0
+            return (float(component.get("threshold", 0.3)),
+                    float(component.get("ambiguity_threshold", 0.1)))
+    return 0.0, 0.0
 
 
-def predict(model: Path, in_scope: list[tuple[str, str]], oos: list[str]) -> tuple[
+def predict(model: Path, in_scope: list[tuple[str, str]], oos: list[str],
+            ambiguity: float = 0.0) -> tuple[
         list[Prediction], float]:
     """Parse every held-out question with the trained model; return predictions and msgs/s."""
     logging.getLogger("rasa").setLevel(logging.WARNING)
@@ -110,7 +116,9 @@ def predict(model: Path, in_scope: list[tuple[str, str]], oos: list[str]) -> tup
             ranking = [r for r in result.get("intent_ranking") or []
                        if r.get("name") != "nlu_fallback"]
             top = ranking[0] if ranking else {"name": "", "confidence": 0.0}
-            out.append(Prediction(text, expected, top["name"], float(top["confidence"])))
+            second = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
+            out.append(Prediction(text, expected, top["name"], float(top["confidence"]),
+                                  float(top["confidence"]) - second, ambiguity))
         return out
 
     started = time.perf_counter()
@@ -121,7 +129,9 @@ def predict(model: Path, in_scope: list[tuple[str, str]], oos: list[str]) -> tup
 
 def report(predictions: list[Prediction], threshold: float, rate: float) -> str:
     s = score(predictions, threshold)
-    lines = [f"Held-out evaluation at the configured threshold {threshold:.2f} "
+    ambiguity = predictions[0].ambiguity if predictions else 0.0
+    lines = [f"Held-out evaluation at the configured threshold {threshold:.2f}, ambiguity "
+             f"{ambiguity:.2f} "
              f"({s.in_scope} in-scope, {s.oos} out-of-scope questions; parsing {rate:.0f} msg/s)",
              "", "Top-1 accuracy per entry (correct/asked):"]
     for entry, (ok, total) in sorted(s.per_entry.items(), key=lambda kv: kv[1][0] / kv[1][1]):
@@ -160,6 +170,7 @@ def main() -> int:
     if seconds is not None:
         print(f"Trained {model.name} in {seconds:.0f}s.")
     in_scope, oos = load_heldout()
-    predictions, rate = predict(model, in_scope, oos)
-    print(report(predictions, fallback_threshold(b.config), rate))
+    threshold, ambiguity = fallback_settings(b.config)
+    predictions, rate = predict(model, in_scope, oos, ambiguity)
+    print(report(predictions, threshold, rate))
     return 0

@@ -40,7 +40,7 @@ def environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def credentials(env: dict[str, str]) -> dict:
-    """Channels to enable: REST and socket.io always, WhatsApp/Telegram when configured."""
+    """Channels to enable: REST always, WhatsApp/Telegram when their variables are set."""
     try:
         from bot.credentials import build_credentials
     except ImportError:
@@ -84,6 +84,8 @@ class Stack:
     def start_rasa(self) -> None:
         endpoints = write_endpoints(self.env, self.run_dir / "endpoints.yml")
         creds = self.run_dir / "credentials.yml"
+        creds.touch(mode=0o600, exist_ok=True)
+        os.chmod(creds, 0o600)  # channel tokens are in it
         creds.write_text(yaml.safe_dump(credentials(self.env), sort_keys=False), "utf-8")
         cmd = [sys.executable, "-m", "rasa", "run", "--model", str(self.model),
                "--interface", self.env["BIND_HOST"], "--port", self.env["RASA_PORT"],

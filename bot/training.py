@@ -54,20 +54,13 @@ def rasa_env() -> dict[str, str]:
     return env
 
 
-def build(config: Path = CONFIG_FILE) -> Build:
-    """Validate knowledge/ and compile it into build/rasa; raise ContentError on errors."""
+def build(config: Path = CONFIG_FILE, out_dir: Path | None = None) -> Build:
+    """Validate knowledge/ and compile it (into build/rasa); raise ContentError on errors."""
     report = validate(knowledge_dir(), DATA_DIR)
     if not report.ok:
         raise ContentError("\n".join(str(p) for p in report.errors))
-    rasa_dir = compile_knowledge(report.kb, DOMAIN_DIR, build_dir() / "rasa")
-    inputs = [Path(config), DATA_DIR, rasa_dir]
-    rel = [p.relative_to(ROOT) if p.is_absolute() and ROOT in p.parents else p for p in inputs]
-    cwd = os.getcwd()
-    try:
-        os.chdir(ROOT)
-        fp = fingerprint(rel)
-    finally:
-        os.chdir(cwd)
+    rasa_dir = compile_knowledge(report.kb, DOMAIN_DIR, out_dir or build_dir() / "rasa")
+    fp = fingerprint([Path(config), DATA_DIR, rasa_dir])
     return Build(report=report, rasa_dir=rasa_dir, fingerprint=fp, config=Path(config))
 
 

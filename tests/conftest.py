@@ -97,8 +97,8 @@ def bot_server(trained_model, tmp_path_factory) -> BotServer:
         subprocess.run([sys.executable, "-m", "actions.db", "init"], cwd=ROOT, env=env,
                        check=True)
     stack = launcher.Stack(model=trained_model, env=env, log_dir=tmp / "log", run_dir=tmp / "run")
-    stack.start()
     try:
+        stack.start()
         stack.wait_ready(timeout=240)
         yield BotServer(stack=stack, env=env, knowledge_dir=knowledge,
                         tracker_db_path=tracker_db, app_db_url=app_db)
