@@ -32,6 +32,7 @@ class Prediction:
     confidence: float
     margin: float = 1.0  # top confidence minus the second's
     ambiguity: float = 0.0
+    suggestions: tuple[str, ...] = ()  # knowledge intents the clarify buttons would offer
 
     def answered(self, threshold: float) -> str | None:
         """The entry the bot would answer with, or None when it declines."""
@@ -47,6 +48,7 @@ class Scores:
     in_scope: int = 0
     correct: int = 0
     wrongly_declined: int = 0
+    declined_but_suggested: int = 0
     wrong_entry: int = 0
     oos: int = 0
     oos_declined: int = 0
@@ -83,6 +85,8 @@ def score(predictions: list[Prediction], threshold: float) -> Scores:
             s.per_entry[p.expected][0] += 1
         elif got is None:
             s.wrongly_declined += 1
+            if INTENT_PREFIX + p.expected in p.suggestions:
+                s.declined_but_suggested += 1
         else:
             s.wrong_entry += 1
             s.confusions[(p.expected, got)] += 1
@@ -117,8 +121,10 @@ def predict(model: Path, in_scope: list[tuple[str, str]], oos: list[str],
                        if r.get("name") != "nlu_fallback"]
             top = ranking[0] if ranking else {"name": "", "confidence": 0.0}
             second = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
+            suggestions = tuple(r["name"] for r in ranking
+                                if r["name"].startswith(INTENT_PREFIX))[:3]
             out.append(Prediction(text, expected, top["name"], float(top["confidence"]),
-                                  float(top["confidence"]) - second, ambiguity))
+                                  float(top["confidence"]) - second, ambiguity, suggestions))
         return out
 
     started = time.perf_counter()
@@ -145,7 +151,9 @@ def report(predictions: list[Prediction], threshold: float, rate: float) -> str:
     lines += [
         "",
         f"In-scope answered with the right entry: {s.pct(s.correct, s.in_scope):5.1f}%",
-        f"In-scope wrongly declined:              {s.pct(s.wrongly_declined, s.in_scope):5.1f}%",
+        f"In-scope wrongly declined:              {s.pct(s.wrongly_declined, s.in_scope):5.1f}%"
+        f"  (right entry among the 'did you mean' buttons for "
+        f"{s.pct(s.declined_but_suggested, s.wrongly_declined):.0f}% of them)",
         f"In-scope answered with a wrong entry:   {s.pct(s.wrong_entry, s.in_scope):5.1f}%",
         f"Out-of-scope declined:                  {s.pct(s.oos_declined, s.oos):5.1f}%",
         f"Out-of-scope answered with an entry:    {s.pct(s.oos_answered, s.oos):5.1f}%",
