@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.paths import DATA_DIR, knowledge_dir
+from bot.paths import DATA_DIR, knowledge_dir, var_dir
 
 
 def _print_report(report, quiet_warnings: bool = False) -> None:
@@ -108,9 +108,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if b.model.exists():
         print(f"Model up to date ({b.model.name}): starting without training.", flush=True)
     else:
-        print("Training data changed: training the model (about 2 minutes)...", flush=True)
+        log = var_dir() / "log" / "train.log"
+        print(f"Training data changed: training the model (about 2 minutes; log: {log})...",
+              flush=True)
         try:
-            _, seconds = training.train(b)
+            _, seconds = training.train(b, log=log)
         except RuntimeError as exc:
             print(exc)
             return 1

@@ -29,6 +29,7 @@ DEFAULT_PORTS = {"RASA_PORT": "5005", "ACTION_PORT": "5055", "WEB_PORT": "8080"}
 def environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The process environment with every documented default filled in."""
     env = rasa_env()
+    env.setdefault("PYTHONWARNINGS", "ignore")  # library deprecation noise, not for operators
     for key, value in DEFAULT_PORTS.items():
         env.setdefault(key, value)
     env.update(overrides or {})

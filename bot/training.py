@@ -64,8 +64,11 @@ def build(config: Path = CONFIG_FILE, out_dir: Path | None = None) -> Build:
     return Build(report=report, rasa_dir=rasa_dir, fingerprint=fp, config=Path(config))
 
 
-def train(b: Build, force: bool = False) -> tuple[Path, float | None]:
-    """Train unless a model for these exact inputs exists; return (model, seconds or None)."""
+def train(b: Build, force: bool = False, log: Path | None = None) -> tuple[Path, float | None]:
+    """Train unless a model for these exact inputs exists; return (model, seconds or None).
+
+    With `log`, Rasa's chatty output goes to that file and only its tail is shown on failure.
+    """
     if b.model.exists() and not force:
         return b.model, None
     models_dir().mkdir(parents=True, exist_ok=True)
@@ -78,7 +81,18 @@ def train(b: Build, force: bool = False) -> tuple[Path, float | None]:
         "--fixed-model-name", b.fingerprint,
     ]
     started = time.monotonic()
-    result = subprocess.run(cmd, cwd=ROOT, env=rasa_env())
+    env = rasa_env()
+    if log is None:
+        result = subprocess.run(cmd, cwd=ROOT, env=env)
+    else:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env.setdefault("PYTHONWARNINGS", "ignore")
+        with open(log, "wb") as out:
+            result = subprocess.run(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     if result.returncode != 0 or not b.model.exists():
-        raise RuntimeError(f"rasa train failed (exit {result.returncode})")
+        tail = ""
+        if log is not None and log.exists():
+            tail = "\n".join(log.read_text("utf-8", "replace").splitlines()[-25:]) + "\n"
+        raise RuntimeError(f"{tail}rasa train failed (exit {result.returncode})"
+                           + (f"; full log: {log}" if log else ""))
     return b.model, time.monotonic() - started
