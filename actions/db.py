@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_FILE = ROOT / "var" / "customs.db"
 
 # Modules that define tables on `Base`. Add a feature's models module here.
-MODEL_MODULES: tuple[str, ...] = ("actions.status_sql", "actions.attempts")
+MODEL_MODULES: tuple[str, ...] = (
+    "actions.status_sql", "actions.attempts", "actions.tickets", "actions.feedback",
+)
 
 Base = declarative_base()
 

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.knowledge import INTENT_PREFIX, KnowledgeBase
@@ -24,6 +25,10 @@ MAX_SUGGESTIONS = 3
 # (the user declining the suggestions) neither counts nor breaks the run.
 NOT_UNDERSTOOD = {"nlu_fallback", "out_of_scope"}
 TRANSPARENT = {"something_else"}
+# "Did this help?" follows the 1st knowledge answer of a session, then every Nth one (4th,
+# 7th...): enough votes for the support unit without asking on every turn. Not inside a form.
+FEEDBACK_EVERY_N_ANSWERS = 3
+HANDOVER_FORM = "handover_form"
 
 
 def _button(title: str, payload: str) -> dict[str, str]:
@@ -69,7 +74,32 @@ class ActionAnswerKnowledge(Action):
             return []
         buttons = [b for b in (entry_button(kb, r) for r in entry.related) if b]
         dispatcher.utter_message(text=answer_text(kb, entry.id), buttons=buttons or None)
+        if offer_feedback(tracker):
+            dispatcher.utter_message(text=kb.message("feedback_ask"), buttons=[
+                _button(kb.message("feedback_yes_button"), "/feedback_helpful"),
+                _button(kb.message("feedback_no_button"), "/feedback_not_helpful"),
+            ])
         return []
+
+
+def offer_feedback(tracker: Tracker) -> bool:
+    """Whether this answer asks "did this help?" (see FEEDBACK_EVERY_N_ANSWERS)."""
+    if (tracker.active_loop or {}).get("name"):
+        return False
+    earlier = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") == "action" and event.get("name") == "action_answer_knowledge":
+            earlier += 1
+    return earlier % FEEDBACK_EVERY_N_ANSWERS == 0
+
+
+def _hand_over(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> list[dict[str, Any]]:
+    """Second failure in a row: say so, then start the hand-over form (name, question, contact)."""
+    dispatcher.utter_message(text=kb.message("still_not_understood"))
+    dispatcher.utter_message(text=kb.message("handoff_intro"))
+    return [FollowupAction(HANDOVER_FORM)]
 
 
 def _consecutive_not_understood(tracker: Tracker) -> int:
@@ -109,9 +139,7 @@ class ActionReply(Action):
         if intent in ("out_of_scope", "something_else") and _consecutive_not_understood(
             tracker
         ) >= 2:
-            dispatcher.utter_message(text=kb.message("still_not_understood"))
-            dispatcher.utter_message(text=kb.message("handoff"))
-            return []
+            return _hand_over(dispatcher, kb)
         key = {"request_human": "handoff"}.get(intent, intent)
         text = kb.message(key) or kb.message("something_else")
         dispatcher.utter_message(text=text)
@@ -128,9 +156,7 @@ class ActionClarify(Action):
             domain: dict[str, Any]) -> list[dict[str, Any]]:
         kb = get_knowledge()
         if _consecutive_not_understood(tracker) >= 2:
-            dispatcher.utter_message(text=kb.message("still_not_understood"))
-            dispatcher.utter_message(text=kb.message("handoff"))
-            return []
+            return _hand_over(dispatcher, kb)
         ranking = tracker.latest_message.get("intent_ranking") or []
         buttons = []
         for item in ranking:

@@ -1,0 +1,240 @@
+"""Hand-over to a person: a short form (name, question, phone or e-mail) that creates a ticket.
+
+The contact is asked LAST and the ticket is created in the same turn it arrives. The redacting
+tracker store masks every run of 10 digits, so a Zambian phone number (0977123456) typed in one
+turn comes back as `******3456` in the next: read from a slot a turn later it would be useless.
+The ticket table keeps the contact in clear (staff must call back); the transcript is masked.
+
+Slots use custom mappings filled here only when they are the slot being asked for, so "stop"
+(which extracts nothing) rejects the form and the "stop" rule cancels it, while any other text,
+even one the model takes for a knowledge question, is an answer to the form's question.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.tickets import create_ticket, post_webhook, transcript
+from bot.redact import MASK
+
+logger = logging.getLogger(__name__)
+
+FORM = "handover_form"
+SLOT_NAME = "handover_name"
+SLOT_QUESTION = "handover_question"
+SLOT_CONTACT = "handover_contact"
+REQUESTED_SLOT = "requested_slot"
+MAX_TEXT = 1000
+
+# Zambian numbers: 0 + 9 digits (mobile 07x/09x, landline 02x), or +260 / 260 + the same 9.
+_PHONE = re.compile(r"(?<![\d+])(?:\+?260|0)([279]\d{8})(?!\d)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_NAME = re.compile(r"[^\W\d_][^\W\d_ .'\-]*(?:[ .'\-]+[^\W\d_]+)*\.?")
+_NAME_LEADS = re.compile(r"^(?:my name is|my names are|name is|name:|i am|i'm|im|it's|its|"
+                         r"this is|call me)\s+", re.IGNORECASE)
+# Replies that are not names, whatever the classifier made of them.
+_NOT_NAMES = {"yes", "no", "ok", "okay", "hi", "hello", "hey", "bye", "goodbye", "thanks",
+              "thank you", "stop", "cancel", "help", "person", "a person", "human", "agent",
+              "nothing", "none", "why", "what", "no thanks"}
+_NOT_NAME_WORDS = {"person", "human", "agent", "talk", "speak", "customs", "duty", "tpin",
+                   "declaration", "want", "need", "please", "help"}
+
+
+def find_contact(text: str) -> tuple[str, str] | None:
+    """(normalised contact, "phone" | "email") found in free text, or None.
+
+    Phones are normalised to +260XXXXXXXXX; spaces, dashes and brackets inside a number are
+    allowed (`0977 123 456`, `+260-97-7123456`).
+    """
+    if not isinstance(text, str):
+        return None
+    email = _EMAIL.search(text)
+    if email:
+        return email.group(0).lower(), "email"
+    squeezed = re.sub(r"(?<=[\d+])[\s\-().]+(?=\d)", "", text)
+    phone = _PHONE.search(squeezed)
+    if phone:
+        return f"+260{phone.group(1)}", "phone"
+    return None
+
+
+def clean_name(text: str) -> str | None:
+    """The person's name from a reply like "my name is Mary Banda"; None if it is not a name."""
+    if not isinstance(text, str):
+        return None
+    name = _NAME_LEADS.sub("", " ".join(text.split())).strip(" ,.!")
+    if not 2 <= len(name) <= 80 or not _NAME.fullmatch(name):
+        return None
+    words = name.lower().split()
+    if len(words) > 5 or name.lower() in _NOT_NAMES or _NOT_NAME_WORDS & set(words):
+        return None
+    return name
+
+
+def clean_question(text: str) -> str | None:
+    if not isinstance(text, str):
+        return None
+    question = " ".join(text.split())
+    if len(question) < 8 or len(re.findall(r"\w+", question)) < 2:
+        return None
+    return question[:MAX_TEXT]
+
+
+def _kb():
+    from bot.knowledge_store import get_knowledge
+
+    return get_knowledge()
+
+
+def _intent(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def _text(tracker: Tracker) -> str:
+    text = (tracker.latest_message or {}).get("text")
+    return text if isinstance(text, str) else ""
+
+
+class ValidateHandoverForm(FormValidationAction):
+    """Takes the asked-for slot from the reply (anything but "stop") and checks it."""
+
+    def name(self) -> str:
+        return "validate_handover_form"
+
+    def _answer_for(self, slot: str, tracker: Tracker) -> dict[str, Any]:
+        if tracker.get_slot(REQUESTED_SLOT) != slot or _intent(tracker) == "stop":
+            return {}
+        text = _text(tracker)
+        if not text or text.startswith("/"):
+            return {}  # a button click (e.g. another topic) is not an answer
+        return {slot: text[:MAX_TEXT]}
+
+    async def extract_handover_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> dict[str, Any]:
+        return self._answer_for(SLOT_NAME, tracker)
+
+    async def extract_handover_question(self, dispatcher: CollectingDispatcher,
+                                        tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return self._answer_for(SLOT_QUESTION, tracker)
+
+    async def extract_handover_contact(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> dict[str, Any]:
+        return self._answer_for(SLOT_CONTACT, tracker)
+
+    def validate_handover_name(self, value: Any, dispatcher: CollectingDispatcher,
+                               tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        name = clean_name(value)
+        if name is None:
+            dispatcher.utter_message(text=_kb().message("handoff_invalid_name"))
+        return {SLOT_NAME: name}
+
+    def validate_handover_question(self, value: Any, dispatcher: CollectingDispatcher,
+                                   tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        question = clean_question(value)
+        if question is None:
+            dispatcher.utter_message(text=_kb().message("handoff_invalid_question"))
+        return {SLOT_QUESTION: question}
+
+    def validate_handover_contact(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        found = find_contact(value) if isinstance(value, str) and MASK not in value else None
+        if found is None:
+            dispatcher.utter_message(text=_kb().message("handoff_invalid_contact"))
+            return {SLOT_CONTACT: None}
+        return {SLOT_CONTACT: found[0]}
+
+
+class _Ask(Action, ABC):
+    """Asks one slot of the form, in words from knowledge/messages.yml (live-editable).
+
+    Abstract, so that the action server registers only the concrete askers.
+    """
+
+    @property
+    @abstractmethod
+    def slot_and_message(self) -> tuple[str, str]: ...
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot_and_message[0]}"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text=_kb().message(self.slot_and_message[1]))
+        return []
+
+
+class ActionAskHandoverName(_Ask):
+    slot_and_message = (SLOT_NAME, "handoff_ask_name")
+
+
+class ActionAskHandoverQuestion(_Ask):
+    slot_and_message = (SLOT_QUESTION, "handoff_ask_question")
+
+
+class ActionAskHandoverContact(_Ask):
+    slot_and_message = (SLOT_CONTACT, "handoff_ask_contact")
+
+
+def _clear() -> list[EventType]:
+    return [SlotSet(SLOT_NAME, None), SlotSet(SLOT_QUESTION, None), SlotSet(SLOT_CONTACT, None)]
+
+
+class ActionStartHandover(Action):
+    """Says what will happen (and how to reach a person directly) before the form's questions."""
+
+    def name(self) -> str:
+        return "action_start_handover"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text=_kb().message("handoff_intro"))
+        return _clear()
+
+
+class ActionCreateTicket(Action):
+    """Creates the ticket in the turn the contact arrives, then replies with its number."""
+
+    def name(self) -> str:
+        return "action_create_ticket"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        kb = _kb()
+        name = tracker.get_slot(SLOT_NAME)
+        question = tracker.get_slot(SLOT_QUESTION)
+        contact = find_contact(tracker.get_slot(SLOT_CONTACT) or "")
+        if not name or not question or contact is None:
+            # Only possible if the slots came back from the store masked (an earlier turn).
+            dispatcher.utter_message(text=kb.message("handoff_failed"))
+            return _clear()
+        try:
+            ticket = create_ticket(tracker.sender_id, name, contact[0], contact[1], question,
+                                   transcript(tracker.events))
+        except Exception:
+            logger.exception("could not create a ticket")
+            dispatcher.utter_message(text=kb.message("handoff_failed"))
+            return _clear()
+        post_webhook(ticket)
+        dispatcher.utter_message(text=kb.message("handoff_ticket")
+                                 .replace("{ticket}", ticket.number).replace("{name}", name))
+        return _clear()
+
+
+class ActionCancelHandover(Action):
+    """"stop" during the form: nothing is stored."""
+
+    def name(self) -> str:
+        return "action_cancel_handover"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text=_kb().message("handoff_cancelled"))
+        return [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None), *_clear()]
