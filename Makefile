@@ -43,6 +43,10 @@ train: setup
 eval: setup
 	@$(PY) -m bot eval
 
+## make report: the support unit's report for the last 7 days (var/reports/, .md and .html).
+report: setup
+	@$(PY) -m bot report --days 7
+
 lint: setup
 	$(PY) -m ruff check .
 

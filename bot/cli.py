@@ -162,6 +162,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot import report
+
+    return report.main(days=args.days, since=args.since, until=args.until,
+                       out_dir=Path(args.out) if args.out else None)
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from bot import retention
+
+    return retention.main(days=args.days, dry_run=args.dry_run)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -179,8 +192,31 @@ def main(argv: list[str] | None = None) -> int:
         .set_defaults(func=cmd_run)
     sub.add_parser("eval", help="train if needed, then measure understanding on held-out "
                    "questions").set_defaults(func=cmd_eval)
+    p = sub.add_parser("report", help="support-unit report (Markdown and HTML) for a period")
+    p.add_argument("--days", type=int, default=None, help="the last N days up to today (7)")
+    p.add_argument("--since", type=_date, help="first day, YYYY-MM-DD")
+    p.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (default today)")
+    p.add_argument("--out", help="folder for the report files (default var/reports)")
+    p.set_defaults(func=cmd_report)
+    from bot.tickets_cli import add_parser as add_tickets
+
+    add_tickets(sub)
+    p = sub.add_parser("retention", help="delete conversations older than "
+                       "CONVERSATION_RETENTION_DAYS (180) days")
+    p.add_argument("--days", type=int, default=None, help="override the retention period")
+    p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    p.set_defaults(func=cmd_retention)
     args = parser.parse_args(argv)
     return args.func(args)
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-29") from error
 
 
 if __name__ == "__main__":
