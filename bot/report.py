@@ -270,7 +270,8 @@ def draft_examples(real: list[str], kb: KnowledgeBase | None, other_examples: di
     variants = []
     for template in VARIANT_TEMPLATES:
         for message in real:
-            text = template.format(m=message.rstrip(" ?.!").lower())
+            core = re.sub(r"(?:[\s,]+please)+$", "", message.rstrip(" ?.!").lower())
+            text = template.format(m=core)
             if normalise(text) not in seen:
                 seen.add(normalise(text))
                 variants.append(text)
