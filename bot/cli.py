@@ -121,6 +121,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     stack = launcher.Stack(model=b.model, env=env)
 
     def stop(signum, frame):  # noqa: ARG001 - signal handler signature
+        # make forwards a second SIGTERM; one is enough to stop everything.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)

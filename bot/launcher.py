@@ -7,8 +7,10 @@ ends every process that was started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -104,7 +106,21 @@ class Stack:
                             self.env["BIND_HOST"], "--port", self.env["WEB_PORT"],
                             "--bot-url", bot_url])
 
+    def check_ports(self) -> None:
+        """Refuse to start on a busy port: readiness checks would talk to someone else."""
+        for key in ("ACTION_PORT", "RASA_PORT", "WEB_PORT"):
+            port = int(self.env[key])
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((self.env.get("BIND_HOST", "127.0.0.1"), port))
+                except OSError:
+                    raise RuntimeError(
+                        f"port {port} ({key}) is already in use: is another assistant still "
+                        f"running? Stop it, or choose another port with {key}=...") from None
+
     def start(self) -> None:
+        self.check_ports()
         self.start_actions()
         self.start_rasa()
         self.start_web()
@@ -143,21 +159,36 @@ class Stack:
         return "\n".join(path.read_text("utf-8", "replace").splitlines()[-lines:])
 
     def stop_one(self, name: str, timeout: float = 10) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
+        self._terminate([name], timeout)
+
+    def _terminate(self, names: list[str], timeout: float) -> None:
+        """SIGTERM each process group, wait up to `timeout` in all, then SIGKILL what is left."""
+        procs = [p for p in (self.procs.pop(n, None) for n in names) if p is not None]
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
     def stop(self) -> None:
-        for name in ("web", "rasa", "actions"):
-            self.stop_one(name)
+        """Stop every process started, even if interrupted again while stopping."""
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for sig in previous:
+                signal.signal(sig, signal.SIG_IGN)
+        except ValueError:  # not the main thread (e.g. a test helper): nothing to mask
+            previous = {}
+        try:
+            self._terminate(list(self.procs), timeout=10)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def dead(self) -> list[str]:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
