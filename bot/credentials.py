@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 WHATSAPP_CHANNEL = "bot.whatsapp.WhatsAppInput"
+REST_CHANNEL = "bot.rest.GuardedRestInput"  # Rasa's REST channel with limits (bot/rest.py)
 
 # credentials key -> environment variable
 WHATSAPP_REQUIRED = {
@@ -59,7 +60,9 @@ def _channel(
 
 def build_credentials(env: Mapping[str, str]) -> dict[str, Any]:
     """Rasa credentials for the channels configured in ``env`` (REST always)."""
-    credentials: dict[str, Any] = {"rest": {}}
+    from bot.rest_limits import settings_from_env
+
+    credentials: dict[str, Any] = {REST_CHANNEL: settings_from_env(env)}
 
     whatsapp = _channel(env, "WhatsApp", WHATSAPP_REQUIRED, WHATSAPP_OPTIONAL)
     if whatsapp is not None:

@@ -24,15 +24,40 @@ TELEGRAM_ENV = {
 }
 
 
+REST = "bot.rest.GuardedRestInput"
+REST_DEFAULTS = {
+    "max_message_chars": 2000,
+    "max_body_bytes": 1048576,
+    "rate_limit_per_minute": 30,
+    "max_pending_per_sender": 3,
+    "reply_timeout_seconds": 30,
+}
+
+
 def test_rest_only_by_default() -> None:
-    assert build_credentials({}) == {"rest": {}}
-    assert build_credentials({"WHATSAPP_API_URL": "https://x", "PATH": "/bin"}) == {"rest": {}}
+    assert build_credentials({}) == {REST: REST_DEFAULTS}
+    assert build_credentials({"WHATSAPP_API_URL": "https://x", "PATH": "/bin"}) == {
+        REST: REST_DEFAULTS
+    }
+
+
+def test_rest_limits_from_environment() -> None:
+    env = {"MAX_MESSAGE_CHARS": "500", "RATE_LIMIT_PER_MINUTE": "0",
+           "REPLY_TIMEOUT_SECONDS": "7.5"}
+    assert build_credentials(env)[REST] == {
+        **REST_DEFAULTS, "max_message_chars": 500, "rate_limit_per_minute": 0,
+        "reply_timeout_seconds": 7.5,
+    }
+    with pytest.raises(ValueError, match="MAX_MESSAGE_CHARS"):
+        build_credentials({"MAX_MESSAGE_CHARS": "lots"})
+    with pytest.raises(ValueError, match="RATE_LIMIT_PER_MINUTE"):
+        build_credentials({"RATE_LIMIT_PER_MINUTE": "-1"})
 
 
 def test_whatsapp_enabled_when_all_variables_set() -> None:
     credentials = build_credentials({**WHATSAPP_ENV, "WHATSAPP_API_URL": "http://127.0.0.1:1/v19"})
     assert credentials == {
-        "rest": {},
+        REST: REST_DEFAULTS,
         "bot.whatsapp.WhatsAppInput": {
             "verify_token": "verify-me",
             "app_secret": "app-secret",
@@ -51,7 +76,7 @@ def test_telegram_enabled_when_all_variables_set() -> None:
         "webhook_url": "https://bot.example.org/webhooks/telegram/webhook",
     }
     assert set(build_credentials({**TELEGRAM_ENV, **WHATSAPP_ENV})) == {
-        "rest",
+        REST,
         "telegram",
         "bot.whatsapp.WhatsAppInput",
     }
@@ -86,6 +111,8 @@ def test_generated_file_loads_in_rasa(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(build_credentials({**WHATSAPP_ENV, **TELEGRAM_ENV})))
     channels = {c.name(): c for c in create_http_input_channels(None, str(path))}
     assert set(channels) == {"rest", "whatsapp", "telegram"}
+    assert type(channels["rest"]).__name__ == "GuardedRestInput"
+    assert channels["rest"].limits.max_message_chars == 2000
     assert channels["whatsapp"].client.url == (
         "https://graph.facebook.com/v19.0/106540352242922/messages"
     )

@@ -1,0 +1,167 @@
+"""The REST channel with limits at the door (`/webhooks/rest/webhook`, used by the web widget).
+
+Rasa's own `RestInput` trusts its input: a body that is not JSON, not UTF-8 or not an object
+ends in a 500 or an HTML error page, a 100,000-character message goes through the whole NLU
+pipeline, nothing limits how fast one sender may post, and when an action server is down or
+hangs the user gets an empty answer (after up to five minutes). `GuardedRestInput` keeps the
+channel name `rest` (same URL, same replies) and adds:
+
+- 400 with a JSON error for a body that is not UTF-8 JSON, not an object, lacks `sender` or
+  `message`, has a non-string message or an empty one;
+- 413 for a body over `max_body_bytes` or a message over `max_message_chars`;
+- 429 with `Retry-After` above `rate_limit_per_minute` messages per sender (sliding minute),
+  or when a sender already has `max_pending_per_sender` messages being answered;
+- a clear "technical problem" reply (HTTP 200, like any answer) when a custom action failed
+  during the turn, the turn raised, or it took longer than `reply_timeout_seconds`.
+
+Every limit is set in the channel's credentials (the launcher writes them from MAX_MESSAGE_CHARS,
+MAX_BODY_BYTES, RATE_LIMIT_PER_MINUTE, MAX_PENDING_PER_SENDER, REPLY_TIMEOUT_SECONDS); 0 turns a
+limit off. Rate limits are per Rasa process: with replicas behind a proxy, also limit per client
+address at the proxy (deploy/nginx.conf).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.rest_limits import (
+    SETTINGS,
+    BadRequest,
+    Limits,
+    SenderLimiter,
+    parse_body,
+    settings_from_env,
+)
+
+logger = logging.getLogger(__name__)
+
+TECHNICAL_PROBLEM = (
+    "Sorry, I can't answer that right now because of a technical problem on our side. "
+    "Please try again in a few minutes."
+)
+# Rasa logs (and swallows) a failed custom action with this text; see `_ActionFailureFilter`.
+ACTION_FAILURE_LOG = "Encountered an exception while running action"
+
+_turn_failures: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "turn_failures", default=None)
+
+
+class _ActionFailureFilter(logging.Filter):
+    """Notes, for the turn being answered, that Rasa swallowed a failed custom action.
+
+    Rasa 3.6 logs the failure and carries on without the action's events, so the user would
+    get no answer at all; the channel reads the note and says there is a technical problem.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failures = _turn_failures.get()
+        if failures is not None and ACTION_FAILURE_LOG in str(record.msg):
+            failures.append(record.getMessage()[:200])
+        return True
+
+
+def _install_failure_filter() -> None:
+    target = logging.getLogger("rasa.core.processor")
+    if not any(isinstance(f, _ActionFailureFilter) for f in target.filters):
+        target.addFilter(_ActionFailureFilter())
+
+
+def technical_problem_text() -> str:
+    """The apology, with the contact centre from the knowledge base when it can be read."""
+    try:
+        from bot.knowledge_store import get_knowledge
+
+        kb = get_knowledge()
+        text = kb.message("technical_problem")
+        if text:
+            return text
+        contact = kb.message("handoff")
+        return f"{TECHNICAL_PROBLEM} {contact}".strip()
+    except Exception:  # the apology must not fail too
+        logger.exception("knowledge base unavailable for the technical-problem reply")
+        return TECHNICAL_PROBLEM
+
+
+class GuardedRestInput(RestInput):
+    """Rasa's REST channel (same name and URL) with input checks, rate limits and a timeout."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedRestInput:
+        merged = settings_from_env(os.environ)
+        merged.update({k: v for k, v in (credentials or {}).items() if v is not None})
+        unknown = set(merged) - {key for key, _, _ in SETTINGS}
+        if unknown:
+            raise ValueError(f"unknown REST channel settings: {', '.join(sorted(unknown))}")
+        return cls(Limits(**{k: type(getattr(Limits, k))(v) for k, v in merged.items()}))
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self.limiter = SenderLimiter(self.limits.rate_limit_per_minute,
+                                     self.limits.max_pending_per_sender)
+        _install_failure_filter()
+
+    async def _answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                      fields: dict[str, Any]) -> list[dict[str, Any]]:
+        collector = CollectingOutputChannel()
+        failures: list[str] = []
+        token = _turn_failures.set(failures)
+        failed = False
+        try:
+            message = UserMessage(fields["message"], collector, fields["sender"],
+                                  input_channel=fields["input_channel"] or self.name(),
+                                  metadata=fields["metadata"])
+            timeout = self.limits.reply_timeout_seconds or None
+            await asyncio.wait_for(on_new_message(message), timeout)
+        except asyncio.TimeoutError:
+            logger.error("REST turn of %s took over %ss and was stopped",
+                         fields["sender"], self.limits.reply_timeout_seconds)
+            failed = True
+        except Exception:
+            logger.exception("REST turn of %s failed", fields["sender"])
+            failed = True
+        finally:
+            _turn_failures.reset(token)
+        if failed or failures:
+            collector.messages.append({"recipient_id": fields["sender"],
+                                       "text": technical_problem_text()})
+        return collector.messages
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                fields = parse_body(request.body or b"", self.limits)
+                self.limiter.admit(fields["sender"])
+            except BadRequest as refused:
+                headers = {}
+                if "retry_after" in refused.extra:
+                    headers["Retry-After"] = str(refused.extra["retry_after"])
+                return response.json(refused.body(), status=refused.status, headers=headers)
+            self.limiter.started(fields["sender"])
+            try:
+                return response.json(await self._answer(on_new_message, fields))
+            finally:
+                self.limiter.finished(fields["sender"])
+
+        return webhook
