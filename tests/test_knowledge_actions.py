@@ -58,7 +58,10 @@ def test_answer_comes_from_the_yaml_with_settings_filled(kb_dir):
     entry = kb.entries["what_is_tpin"]
     events, messages = run(ActionAnswerKnowledge(), tracker("kb_what_is_tpin"))
     assert events == []
-    assert len(messages) == 1
+    # The answer, then (first answer of the conversation) the "did this help?" question.
+    assert len(messages) == 2
+    assert [b["payload"] for b in messages[1]["buttons"]] == [
+        "/feedback_helpful", "/feedback_not_helpful"]
     assert messages[0]["text"].startswith(kb.fill(entry.answer)[:60])
     assert "{" not in messages[0]["text"]
     related_payloads = [b["payload"] for b in messages[0]["buttons"]]
