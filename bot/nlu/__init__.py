@@ -1,0 +1,1 @@
+"""Natural-language understanding additions to the Rasa pipeline (sentence embeddings)."""
