@@ -104,22 +104,34 @@ def apply_retention(engine: Engine, days: int, now: float | None = None,
             else:
                 events += conn.execute(query).rowcount
         for sender in partial:
-            # Keep the session that was running at the cutoff whole.
+            # Keep the session that holds the first event after the cutoff whole: cut where it
+            # began (its `action_session_start`), or at the cutoff if there are no sessions.
+            first_kept = conn.execute(
+                sa.select(sa.func.min(t.timestamp)).where(t.sender_id == sender,
+                                                          t.timestamp >= cutoff)
+            ).scalar_one()
             start = conn.execute(
                 sa.select(sa.func.max(t.timestamp)).where(
-                    t.sender_id == sender, t.type_name == "session_started",
-                    t.timestamp <= cutoff)
+                    t.sender_id == sender, t.timestamp <= first_kept,
+                    sa.or_(t.type_name == "session_started",
+                           sa.and_(t.type_name == "action",
+                                   t.action_name == "action_session_start")))
             ).scalar_one_or_none()
-            if start is None:
-                continue  # one long session that goes on after the cutoff: nothing to cut
+            if start is not None:
+                # A session begins with the `action_session_start` just before its event.
+                opener = conn.execute(
+                    sa.select(sa.func.max(t.timestamp)).where(
+                        t.sender_id == sender, t.type_name == "action",
+                        t.action_name == "action_session_start", t.timestamp <= start)
+                ).scalar_one_or_none()
+                start = min(start, opener if opener is not None else start)
+            start = min(start if start is not None else cutoff, cutoff)
             where = sa.and_(t.sender_id == sender, t.timestamp < start)
             if dry_run:
                 events += conn.execute(
                     sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
             else:
                 events += conn.execute(sa.delete(table).where(where)).rowcount
-        if dry_run:
-            conn.rollback()
     return RetentionResult(len(whole), events, cutoff)
 
 
