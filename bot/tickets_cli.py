@@ -62,6 +62,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+_FREE_TEXT = {"name", "question", "transcript"}
+
+
+def _cell(field: str, value: object) -> object:
+    """Free text starting like a formula is prefixed with ' so spreadsheets show it as text."""
+    if value is None:
+        return ""
+    if field in _FREE_TEXT and isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
 def export_csv(path: Path | None, since: dt.date | None = None) -> int:
     """Write tickets (oldest first) as CSV to `path` or stdout; return how many."""
     from actions.tickets import list_tickets
@@ -75,7 +87,7 @@ def export_csv(path: Path | None, since: dt.date | None = None) -> int:
         writer.writerow(CSV_FIELDS)
         for t in tickets:
             row = t.as_json()
-            writer.writerow([row[f] if row[f] is not None else "" for f in CSV_FIELDS])
+            writer.writerow([_cell(f, row[f]) for f in CSV_FIELDS])
     finally:
         if path:
             out.close()

@@ -255,3 +255,27 @@ def test_transcript_masks_tpins_and_skips_other_events():
     text = transcript(CONVERSATION)
     assert text.count("\n") == 3
     assert "******3004" in text
+
+
+def test_tickets_cli_lists_shows_exports_and_closes(tmp_path, capsys):
+    import csv
+
+    from bot import cli
+
+    for contact in ("0977123456", "a@b.zm"):
+        ActionCreateTicket().run(CollectingDispatcher(), ticket_tracker(contact, CONVERSATION),
+                                 {})
+    first, second = sorted(t.number for t in list_tickets())
+    assert cli.main(["tickets", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert first in listed and second in listed and "+260977123456" in listed
+    assert cli.main(["tickets", "show", first]) == 0
+    assert "******3004" in capsys.readouterr().out
+    assert cli.main(["tickets", "close", first]) == 0
+    out = tmp_path / "t.csv"
+    assert cli.main(["tickets", "export", str(out)]) == 0
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["number"], r["status"]) for r in rows] == [(first, "closed"), (second, "open")]
+    assert rows[0]["contact"] == "+260977123456" and "100 200 3004" not in out.read_text()
+    assert cli.main(["tickets", "show", "HT-1999-00000"]) == 1
