@@ -43,6 +43,9 @@ def redact_tpins(text: str) -> str:
     return _DIGIT_RUN.sub(_mask_run, text)
 
 
+TIME_KEYS = frozenset({"timestamp", "time", "created_at", "updated_at"})
+
+
 def redact_value(value: Any) -> Any:
     """Redact every string (and long integer) inside a JSON-like structure, recursively."""
     if isinstance(value, str):
@@ -55,7 +58,9 @@ def redact_value(value: Any) -> Any:
         # Event timestamps are floats with a fraction; a TPIN read as a number has none.
         return mask_tpin(int(value))
     if isinstance(value, dict):
-        return {redact_value(k) if isinstance(k, str) else k: redact_value(v)
+        # A numeric timestamp is a time, not a TPIN, even when it is a whole number of seconds.
+        return {redact_value(k) if isinstance(k, str) else k:
+                v if k in TIME_KEYS and isinstance(v, (int, float)) else redact_value(v)
                 for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact_value(v) for v in value]

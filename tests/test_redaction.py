@@ -126,3 +126,13 @@ slots:
     raw.close()
     assert count == len(tracker.events)
     assert not any("2003004005" in t for t in texts)
+
+
+def test_whole_second_timestamps_are_kept_as_numbers():
+    from bot.redact import redact_value
+
+    event = {"event": "user", "timestamp": 1795900000.0, "text": "tpin 1002003004",
+             "metadata": {"n": 1002003004}}
+    redacted = redact_value(event)
+    assert redacted["timestamp"] == 1795900000.0
+    assert "1002003004" not in str(redacted)
