@@ -47,6 +47,10 @@ eval: setup
 report: setup
 	@$(PY) -m bot report --days 7
 
+## make bench: train config.yml and Rasa's stock configuration, load-test both (about 15 min).
+bench: setup
+	@$(PY) -m bot.bench
+
 lint: setup
 	$(PY) -m ruff check .
 
