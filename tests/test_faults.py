@@ -203,7 +203,8 @@ def faulty(trained_model, tmp_path_factory):
         schema = f"faults_{uuid.uuid4().hex[:8]}"
         overrides["CUSTOMS_DB_URL"] = f"postgresql://postgres@127.0.0.1:{proxy.port}/{PG_DB}"
         overrides["CUSTOMS_DB_SCHEMA"] = schema
-    saved = {k: os.environ.pop(k, None) for k in ("TRACKER_DB_URL", "ACTION_SERVER_URL")}
+    saved = {k: os.environ.pop(k, None)
+             for k in ("TRACKER_DB_URL", "ACTION_SERVER_URL", "REDIS_URL", "SANIC_WORKERS")}
     env = launcher.environment(overrides)
     stack = launcher.Stack(model=trained_model, env=env, log_dir=tmp / "log",
                            run_dir=tmp / "run")
