@@ -10,8 +10,8 @@ import pytest
 from bot.nlu import minilm
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec(minilm.PACKAGE) is None,
-    reason=f"model package {minilm.PACKAGE} not installed ({minilm.INSTALL_HINT})")
+    not all(importlib.util.find_spec(name) for name in (minilm.PACKAGE, "tokenizers")),
+    reason=f"model package {minilm.PACKAGE} or tokenizers not installed ({minilm.INSTALL_HINT})")
 
 from rasa.engine.graph import ExecutionContext, GraphSchema  # noqa: E402
 from rasa.shared.exceptions import InvalidConfigException  # noqa: E402
