@@ -6,6 +6,12 @@ message once, in order, each answered.
 Messages carry their position in `metadata.seq`, which Rasa stores in the user event. A message
 whose request died with the killed server is sent again to the other server, as a user (or a
 proxy) would; only that message may appear twice, right after itself.
+
+Known limit (Rasa 3.6's ticket lock): a conversation whose turn was running in the killed server
+stays locked until that ticket expires (TICKET_LOCK_LIFETIME), and a message waiting that long
+can lose its own ticket and wait until the channel's reply timeout, which answers with the
+technical-problem apology and stores nothing. The client then sends the message again, as the
+apology asks; the test allows that only for conversations whose request died with the server.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ SCRIPT = [
     ("what is the vat rate on imports", "a"),
 ]
 PHASES = [range(0, 4), range(4, 6), range(6, 8)]
+APOLOGY = "technical problem"  # bot/rest.py's reply when a turn could not be completed
 
 
 def reachable(host: str, port: int) -> bool:
@@ -95,6 +102,7 @@ def replicas(trained_model, database, tmp_path_factory):
         "VAR_DIR": str(tmp / "var"),
         # A killed server's lock tickets expire after this many seconds (Rasa's default: 60).
         "TICKET_LOCK_LIFETIME": "10",
+        "REPLY_TIMEOUT_SECONDS": "15",
     }
     os.environ.pop("RASA_API_TOKEN", None)
     stacks = {}
@@ -138,6 +146,7 @@ class Client:
         self.stacks = stacks
         self.replies: dict[tuple[str, int], list[dict]] = {}
         self.resent: set[tuple[str, int]] = set()
+        self.apologised: set[tuple[str, int]] = set()
         self.answered = 0
         self.lock = threading.Lock()
 
@@ -150,10 +159,10 @@ class Client:
         with urllib.request.urlopen(request, timeout=90) as response:
             return json.loads(response.read())
 
-    def send(self, sender: str, seq: int) -> None:
+    def _send_once(self, sender: str, seq: int) -> list[dict]:
         server = SCRIPT[seq][1]
         try:
-            replies = self._post(server, sender, seq)
+            return self._post(server, sender, seq)
         except urllib.error.HTTPError:
             raise
         except (urllib.error.URLError, http.client.HTTPException, ConnectionError) as error:
@@ -161,9 +170,18 @@ class Client:
                 self.resent.add((sender, seq))
             other = "a" if server == "b" else "b"
             try:
-                replies = self._post(other, sender, seq)
+                return self._post(other, sender, seq)
             except Exception as again:
                 raise AssertionError(f"{sender} #{seq}: {error}; then {again}") from again
+
+    def send(self, sender: str, seq: int) -> None:
+        for _ in range(3):
+            replies = self._send_once(sender, seq)
+            if not any(APOLOGY in (r.get("text") or "") for r in replies):
+                break
+            with self.lock:
+                self.apologised.add((sender, seq))
+            time.sleep(1)
         with self.lock:
             self.replies[(sender, seq)] = replies
             self.answered += 1
@@ -227,6 +245,11 @@ def test_replicas_share_conversations_through_a_restart(replicas, database):
     client.run(senders, PHASES[2])
     assert client.resent == resent_before_restart, "the restarted server answered"
 
+    # Apologies only where a request died with the killed server (see the module docstring).
+    affected = {s for s, _ in client.resent}
+    assert {s for s, _ in client.apologised} <= affected, client.apologised
+    assert all(seq in PHASES[1] for _, seq in client.apologised), client.apologised
+
     # Every message answered; the TPIN, answered by the restarted server, found the reference
     # given to the other servers before the kill.
     for sender in senders:
@@ -241,7 +264,8 @@ def test_replicas_share_conversations_through_a_restart(replicas, database):
         seqs = [e["metadata"]["seq"] for e in stream if e["type"] == "user"]
         # Collapse a message resent after the kill (the dead server may have stored it).
         collapsed = [s for i, s in enumerate(seqs)
-                     if not (i and s == seqs[i - 1] and (sender, s) in client.resent)]
+                     if not (i and s == seqs[i - 1]
+                             and (sender, s) in client.resent | client.apologised)]
         assert collapsed == list(range(len(SCRIPT))), (sender, seqs)
         # Nothing stored twice: every event differs at least in its timestamp.
         keys = [json.dumps(e, sort_keys=True) for e in stream]
