@@ -136,3 +136,17 @@ def test_whole_second_timestamps_are_kept_as_numbers():
     redacted = redact_value(event)
     assert redacted["timestamp"] == 1795900000.0
     assert "1002003004" not in str(redacted)
+
+
+def test_sqlite_store_uses_write_ahead_log(tmp_path):
+    import sqlite3
+
+    from rasa.shared.core.domain import Domain
+
+    from bot.tracker_store import RedactingSQLTrackerStore
+
+    db = tmp_path / "wal.db"
+    store = RedactingSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(db))
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
