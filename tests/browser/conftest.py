@@ -30,7 +30,9 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop in this thread while it is open,
+# which would break asyncio.run() in the tests collected after the browser tests.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     """One headless Chromium for the session, or a skip saying what is missing."""
     try:
