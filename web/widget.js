@@ -469,15 +469,17 @@
       return config.title + ' is having a technical problem (error ' + err.status + '). We will keep trying.';
     }
     if (err && err.kind === 'rejected') {
+      if (err.detail) return err.detail.slice(0, 300);
       return 'The message could not be processed (error ' + err.status + ').';
     }
     return 'Cannot reach ' + config.title + ' right now. Check your connection; we will keep trying.';
   }
 
-  function fail(kind, status) {
+  function fail(kind, status, detail) {
     var e = new Error(kind);
     e.kind = kind;
     e.status = status;
+    e.detail = detail || '';
     return e;
   }
 
@@ -493,7 +495,13 @@
       cache: 'no-store'
     }).then(function (res) {
       if (res.status >= 500) throw fail('server', res.status);
-      if (!res.ok) throw fail('rejected', res.status);
+      if (!res.ok) {
+        // 4xx from the guarded REST channel carries a plain-language reason in "message".
+        return res.json().catch(function () { return {}; }).then(function (body) {
+          throw fail('rejected', res.status,
+                     body && typeof body.message === 'string' ? body.message : '');
+        });
+      }
       return res.json().catch(function () { throw fail('server', res.status); });
     }, function (err) {
       throw fail(err && err.name === 'AbortError' ? 'timeout' : 'network');

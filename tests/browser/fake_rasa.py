@@ -21,7 +21,7 @@ RICH_TEXT = (
 )
 
 
-def scripted_reply(text: str) -> tuple[int, list[dict]] | None:
+def scripted_reply(text: str) -> tuple[int, list[dict] | dict] | None:
     """Status and reply body for a message; None means 'echo it back'."""
     lowered = text.strip().lower()
     if lowered in ("hello", "what can you do"):
@@ -33,6 +33,9 @@ def scripted_reply(text: str) -> tuple[int, list[dict]] | None:
         return 200, [{"text": RICH_TEXT}]
     if lowered == "boom":
         return 500, []
+    if lowered == "too fast":
+        return 429, {"error": "rate_limited",
+                     "message": "You are sending messages too fast. Please wait a minute."}
     if lowered == "two":
         return 200, [{"text": "First part."}, {"text": "Second part."}]
     return None
@@ -88,7 +91,8 @@ class FakeRasa:
                 text = str(payload.get("message", ""))
                 scripted = scripted_reply(text)
                 status, replies = scripted or (200, [{"text": f"You said: {text}"}])
-                body = [dict(reply, recipient_id=sender) for reply in replies]
+                body = replies if isinstance(replies, dict) else [
+                    dict(reply, recipient_id=sender) for reply in replies]
                 self._send(status, json.dumps(body).encode(), "application/json")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -239,6 +239,13 @@ def test_server_error_then_next_message_works(fake_rasa, serve_web, page) -> Non
     expect(page.locator(".zax-alert-error")).to_have_count(0)
 
 
+def test_refused_message_shows_the_servers_reason(fake_rasa, serve_web, page) -> None:
+    open_widget(page, serve_web(fake_rasa.url))
+    page.locator(".zax-input").fill("too fast")
+    page.locator(".zax-input").press("Enter")
+    expect(page.locator(".zax-alert")).to_contain_text("sending messages too fast")
+
+
 def test_typing_indicator_while_waiting(fake_rasa, serve_web, page) -> None:
     fake_rasa.delay = 1.5
     open_widget(page, serve_web(fake_rasa.url))
