@@ -22,8 +22,6 @@ address at the proxy (deploy/nginx.conf).
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -44,58 +42,12 @@ from bot.rest_limits import (
     parse_body,
     settings_from_env,
 )
+from bot.turns import install_failure_filter, run_turn, technical_problem_text
 
 logger = logging.getLogger(__name__)
 
 # The Rasa server imports this channel at start-up: apply the measured fix (bot/rasa_speedups.py).
 rasa_speedups.install()
-
-TECHNICAL_PROBLEM = (
-    "Sorry, I can't answer that right now because of a technical problem on our side. "
-    "Please try again in a few minutes."
-)
-# Rasa logs (and swallows) a failed custom action with this text; see `_ActionFailureFilter`.
-ACTION_FAILURE_LOG = "Encountered an exception while running action"
-
-_turn_failures: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
-    "turn_failures", default=None)
-
-
-class _ActionFailureFilter(logging.Filter):
-    """Notes, for the turn being answered, that Rasa swallowed a failed custom action.
-
-    Rasa 3.6 logs the failure and carries on without the action's events, so the user would
-    get no answer at all; the channel reads the note and says there is a technical problem.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        failures = _turn_failures.get()
-        if failures is not None and ACTION_FAILURE_LOG in str(record.msg):
-            failures.append(record.getMessage()[:200])
-        return True
-
-
-def _install_failure_filter() -> None:
-    target = logging.getLogger("rasa.core.processor")
-    if not any(isinstance(f, _ActionFailureFilter) for f in target.filters):
-        target.addFilter(_ActionFailureFilter())
-
-
-def technical_problem_text() -> str:
-    """The apology, with the contact centre from the knowledge base when it can be read."""
-    try:
-        from bot.knowledge_store import get_knowledge
-
-        kb = get_knowledge()
-        text = kb.message("technical_problem")
-        if text:
-            return text
-        contact = kb.message("handoff")
-        return f"{TECHNICAL_PROBLEM} {contact}".strip()
-    except Exception:  # the apology must not fail too
-        logger.exception("knowledge base unavailable for the technical-problem reply")
-        return TECHNICAL_PROBLEM
-
 
 class GuardedRestInput(RestInput):
     """Rasa's REST channel (same name and URL) with input checks, rate limits and a timeout."""
@@ -117,30 +69,15 @@ class GuardedRestInput(RestInput):
         self.limits = limits or Limits()
         self.limiter = SenderLimiter(self.limits.rate_limit_per_minute,
                                      self.limits.max_pending_per_sender)
-        _install_failure_filter()
+        install_failure_filter()
 
     async def _answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                       fields: dict[str, Any]) -> list[dict[str, Any]]:
         collector = CollectingOutputChannel()
-        failures: list[str] = []
-        token = _turn_failures.set(failures)
-        failed = False
-        try:
-            message = UserMessage(fields["message"], collector, fields["sender"],
-                                  input_channel=fields["input_channel"] or self.name(),
-                                  metadata=fields["metadata"])
-            timeout = self.limits.reply_timeout_seconds or None
-            await asyncio.wait_for(on_new_message(message), timeout)
-        except asyncio.TimeoutError:
-            logger.error("REST turn of %s took over %ss and was stopped",
-                         fields["sender"], self.limits.reply_timeout_seconds)
-            failed = True
-        except Exception:
-            logger.exception("REST turn of %s failed", fields["sender"])
-            failed = True
-        finally:
-            _turn_failures.reset(token)
-        if failed or failures:
+        message = UserMessage(fields["message"], collector, fields["sender"],
+                              input_channel=fields["input_channel"] or self.name(),
+                              metadata=fields["metadata"])
+        if await run_turn(on_new_message, message, self.limits.reply_timeout_seconds):
             collector.messages.append({"recipient_id": fields["sender"],
                                        "text": technical_problem_text()})
         return collector.messages

@@ -40,7 +40,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.turns import run_turn, technical_problem_text
+
 logger = logging.getLogger(__name__)
+
+# A turn longer than this gets the technical-problem apology (same setting as the REST channel).
+REPLY_TIMEOUT_SECONDS = float(os.environ.get("REPLY_TIMEOUT_SECONDS") or 30)
 
 DEFAULT_API_URL = "https://graph.facebook.com/v19.0"
 # Meta documents webhook payloads of up to 3 MB; anything larger is not from Meta.
@@ -655,19 +660,24 @@ class WhatsAppInput(InputChannel):
                     "phone_number_id": self.phone_number_id,
                 }
             }
-            job = on_new_message(
-                UserMessage(
-                    text[:4096],
-                    output,
-                    sender,
-                    input_channel=self.name(),
-                    message_id=message_id,
-                    metadata=metadata,
-                )
-            )
+            job = _answer(on_new_message, output, UserMessage(
+                text[:4096],
+                output,
+                sender,
+                input_channel=self.name(),
+                message_id=message_id,
+                metadata=metadata,
+            ))
         task = asyncio.get_running_loop().create_task(_logged(job, message_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+async def _answer(on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                  output: OutputChannel, message: UserMessage) -> None:
+    """Run the turn; if an action failed or it hung, apologise rather than stay silent."""
+    if await run_turn(on_new_message, message, REPLY_TIMEOUT_SECONDS):
+        await output.send_text_message(message.sender_id, technical_problem_text())
 
 
 async def _logged(job: Awaitable[Any], message_id: str) -> None:

@@ -173,6 +173,15 @@ def test_signed_text_is_answered_through_graph_api(server: str, graph: FakeGraph
     assert message["metadata"]["whatsapp"]["phone_number_id"] == PHONE_NUMBER_ID
 
 
+@pytest.mark.parametrize("text", ["action fails", "turn raises"])
+def test_failed_turn_gets_an_apology_not_silence(server: str, graph: FakeGraphApi,
+                                                 text: str) -> None:
+    assert post(server, text_message(f"wamid.fail.{text[0]}", text)).status_code == 200
+    [body] = graph.wait_for(lambda b: len(b) >= 1)
+    assert body["to"] == USER
+    assert "technical problem" in body["text"]["body"]
+
+
 @pytest.mark.parametrize(
     "headers",
     [

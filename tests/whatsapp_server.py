@@ -8,6 +8,7 @@ messages the handler received; ``POST /test/reset`` forgets them.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
@@ -71,6 +72,13 @@ class FakeAgent:
                 "metadata": message.metadata,
             }
         )
+        if message.text == "action fails":
+            # What Rasa does when a custom action fails: log it, answer nothing.
+            logging.getLogger("rasa.core.processor").error(
+                "Encountered an exception while running action 'action_x'.")
+            return
+        if message.text == "turn raises":
+            raise RuntimeError("simulated failure inside the turn")
         await message.output_channel.send_response(message.sender_id, canned_reply(message.text))
 
 
