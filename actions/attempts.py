@@ -16,13 +16,13 @@ Environment (defaults in brackets):
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
 from actions.db import Base, session_scope
+from bot.envnum import env_number
 
 
 class FailedLookup(Base):
@@ -37,16 +37,7 @@ class FailedLookup(Base):
 
 
 def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as error:
-        raise ValueError(f"{name} must be a whole number, not {raw!r}") from error
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, not {value}")
-    return value
+    return int(env_number(name, default, whole=True, minimum=1))
 
 
 @dataclass(frozen=True)

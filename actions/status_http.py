@@ -26,6 +26,7 @@ from typing import Any
 import requests
 
 from actions.status_backend import DeclarationStatus, StatusBackend, StatusServiceUnavailable
+from bot.envnum import env_number
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +35,7 @@ RETRY_STATUS = frozenset({500, 502, 503, 504})
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError as error:
-        raise ValueError(f"{name} must be a number, not {raw!r}") from error
-    if value < 0:
-        raise ValueError(f"{name} must not be negative")
-    return value
+    return env_number(name, default)
 
 
 class HttpStatusBackend(StatusBackend):

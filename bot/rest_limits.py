@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.envnum import env_number
+
 # (credentials key, environment variable, default)
 SETTINGS: tuple[tuple[str, str, float], ...] = (
     ("max_message_chars", "MAX_MESSAGE_CHARS", 2000),
@@ -29,13 +31,7 @@ def settings_from_env(env: Mapping[str, str]) -> dict[str, float]:
     """The channel's limits from the environment (defaults filled in), for credentials.yml."""
     values: dict[str, float] = {}
     for key, name, default in SETTINGS:
-        raw = (env.get(name) or "").strip()
-        try:
-            value = float(raw) if raw else default
-        except ValueError as error:
-            raise ValueError(f"{name} must be a number, not {raw!r}") from error
-        if value < 0:
-            raise ValueError(f"{name} must not be negative")
+        value = env_number(name, default, env)
         values[key] = int(value) if value == int(value) else value
     return values
 

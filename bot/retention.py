@@ -19,6 +19,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.envnum import env_number
 from bot.paths import ROOT
 
 DEFAULT_RETENTION_DAYS = 180
@@ -56,17 +57,8 @@ def events_table(engine: Engine) -> sa.Table | None:
 
 def retention_days(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
-    raw = (env.get("CONVERSATION_RETENTION_DAYS") or "").strip()
-    if not raw:
-        return DEFAULT_RETENTION_DAYS
-    try:
-        days = int(raw)
-    except ValueError as error:
-        raise ValueError(f"CONVERSATION_RETENTION_DAYS must be a whole number, not {raw!r}") \
-            from error
-    if days < 1:
-        raise ValueError("CONVERSATION_RETENTION_DAYS must be at least 1")
-    return days
+    return int(env_number("CONVERSATION_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, env,
+                          whole=True, minimum=1))
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,21 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.envnum import env_number
 from bot.turns import run_turn, technical_problem_text
 
 logger = logging.getLogger(__name__)
 
 # A turn longer than this gets the technical-problem apology (same setting as the REST channel).
-REPLY_TIMEOUT_SECONDS = float(os.environ.get("REPLY_TIMEOUT_SECONDS") or 30)
+def _reply_timeout() -> float:
+    try:
+        return env_number("REPLY_TIMEOUT_SECONDS", 30.0)
+    except ValueError as error:  # the REST channel refuses to start with the same message
+        logger.error("%s; using 30 seconds", error)
+        return 30.0
+
+
+REPLY_TIMEOUT_SECONDS = _reply_timeout()
 
 DEFAULT_API_URL = "https://graph.facebook.com/v19.0"
 # Meta documents webhook payloads of up to 3 MB; anything larger is not from Meta.
