@@ -45,14 +45,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_build(args: argparse.Namespace) -> int:
+def _build_or_explain():
+    """Validate and compile; on content errors print them and return None."""
     from bot import training
 
     try:
-        b = training.build()
+        return training.build()
     except training.ContentError as exc:
         print(exc)
         print("The knowledge base has errors: run `make validate` and fix them.")
+        return None
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    b = _build_or_explain()
+    if b is None:
         return 1
     print(b.report.summary())
     print(f"Training inputs written to {b.rasa_dir} (fingerprint {b.fingerprint}).")
@@ -64,10 +71,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from bot import training
 
-    try:
-        b = training.build()
-    except training.ContentError as exc:
-        print(exc)
+    b = _build_or_explain()
+    if b is None:
         return 1
     if b.model.exists() and not args.force:
         print(f"Model up to date: {b.model}")
@@ -98,11 +103,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     env = launcher.environment()
-    try:
-        b = training.build()
-    except training.ContentError as exc:
-        print(exc)
-        print("The knowledge base has errors: fix them (see `make validate`) and run again.")
+    b = _build_or_explain()
+    if b is None:
         return 1
     print(b.report.summary(), flush=True)
     if b.model.exists():

@@ -17,6 +17,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def reachable(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections there (a service, or a server we started)."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -58,6 +67,32 @@ class BotServer:
     def texts(self, sender_id: str, text: str) -> str:
         """The bot's reply texts joined, for assertions about wording."""
         return "\n".join(m.get("text", "") for m in self.send(sender_id, text))
+
+
+@pytest.fixture()
+def private_knowledge(tmp_path, monkeypatch) -> Path:
+    """A copy of knowledge/ that the actions serve and a test may edit."""
+    from bot import knowledge_store
+
+    target = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", target)
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(target))
+    monkeypatch.setattr(knowledge_store, "_store", None)
+    return target
+
+
+@pytest.fixture()
+def app_db(tmp_path, monkeypatch) -> str:
+    """A fresh SQLite application database with every table created."""
+    from actions import db
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("CUSTOMS_DB_URL", url)
+    monkeypatch.delenv("CUSTOMS_DB_SCHEMA", raising=False)
+    db.dispose_engines()
+    db.init_db()
+    yield url
+    db.dispose_engines()
 
 
 @pytest.fixture(scope="session")

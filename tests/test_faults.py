@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, reachable
 from tests.test_status_http import TOKEN, FakeCustomsApi
 
 pytestmark = pytest.mark.conversation
@@ -34,14 +34,6 @@ REPLY_TIMEOUT = 6  # REPLY_TIMEOUT_SECONDS of this stack
 APOLOGY = "technical problem"
 UNAVAILABLE = "status service is unavailable"
 LOOKUP = "status of LSK/2026/C/10452 tpin 1002003004"
-
-
-def reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 class TcpProxy:

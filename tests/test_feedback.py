@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import db
 from actions.feedback import ActionFeedback, Vote, last_answer, vote_counts
 from actions.knowledge import ActionAnswerKnowledge, offer_feedback
-from bot import knowledge_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def env(tmp_path, monkeypatch):
-    target = tmp_path / "knowledge"
-    shutil.copytree(ROOT / "knowledge", target)
-    monkeypatch.setenv("KNOWLEDGE_DIR", str(target))
-    monkeypatch.setattr(knowledge_store, "_store", None)
-    monkeypatch.setenv("CUSTOMS_DB_URL", f"sqlite:///{tmp_path / 'app.db'}")
-    monkeypatch.delenv("CUSTOMS_DB_SCHEMA", raising=False)
-    db.dispose_engines()
-    db.init_db()
-    yield
-    db.dispose_engines()
+def env(private_knowledge, app_db):
+    return private_knowledge
 
 
 def user(intent: str, ts: float) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -14,7 +13,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActiveLoop, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import db
 from actions.handoff import (
     ActionCancelHandover,
     ActionCreateTicket,
@@ -25,7 +23,6 @@ from actions.handoff import (
 )
 from actions.knowledge import ActionClarify
 from actions.tickets import get_ticket, list_tickets, post_webhook, transcript
-from bot import knowledge_store
 from bot.knowledge import read_knowledge
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,18 +35,9 @@ FORM_DOMAIN = {
 
 
 @pytest.fixture(autouse=True)
-def env(tmp_path, monkeypatch):
-    target = tmp_path / "knowledge"
-    shutil.copytree(ROOT / "knowledge", target)
-    monkeypatch.setenv("KNOWLEDGE_DIR", str(target))
-    monkeypatch.setattr(knowledge_store, "_store", None)
-    monkeypatch.setenv("CUSTOMS_DB_URL", f"sqlite:///{tmp_path / 'app.db'}")
-    monkeypatch.delenv("CUSTOMS_DB_SCHEMA", raising=False)
+def env(private_knowledge, app_db, monkeypatch):
     monkeypatch.delenv("TICKET_WEBHOOK_URL", raising=False)
-    db.dispose_engines()
-    db.init_db()
-    yield target
-    db.dispose_engines()
+    return private_knowledge
 
 
 def kb():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from actions.knowledge import (
     ActionClarify,
     ActionReply,
 )
-from bot import knowledge_store
 from bot.knowledge_store import KnowledgeStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +22,9 @@ DOMAIN = {"intents": ["greet", "check_declaration_status"]}
 
 
 @pytest.fixture()
-def kb_dir(tmp_path, monkeypatch):
+def kb_dir(private_knowledge):
     """A private copy of the shipped knowledge base, served by the actions."""
-    target = tmp_path / "knowledge"
-    shutil.copytree(ROOT / "knowledge", target)
-    monkeypatch.setenv("KNOWLEDGE_DIR", str(target))
-    monkeypatch.setattr(knowledge_store, "_store", None)
-    return target
+    return private_knowledge
 
 
 def tracker(intent: str, ranking: list[tuple[str, float]] | None = None,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -32,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, reachable
 
 pytestmark = pytest.mark.replicas
 
@@ -53,14 +52,6 @@ SCRIPT = [
 ]
 PHASES = [range(0, 4), range(4, 6), range(6, 8)]
 APOLOGY = "technical problem"  # bot/rest.py's reply when a turn could not be completed
-
-
-def reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
