@@ -43,7 +43,8 @@ def test_message_gets_a_scaled_sentence_feature() -> None:
     vector = sentence_vector(message)
     assert vector.shape == (1, minilm.DIM)
     assert np.linalg.norm(vector) == pytest.approx(3.0, abs=1e-4)
-    np.testing.assert_allclose(vector[0] / 3.0, minilm.embed([message.get(TEXT)])[0], atol=1e-5)
+    np.testing.assert_allclose(vector[0] / 3.0, minilm.embed([message.get(TEXT)], engine="int8")[0],
+                               atol=1e-5)
 
 
 def test_messages_without_text_are_left_alone() -> None:
@@ -65,3 +66,8 @@ def test_training_data_is_featurized_in_batches_and_keeps_meaning() -> None:
 def test_nonpositive_scale_is_rejected() -> None:
     with pytest.raises(InvalidConfigException):
         make(scale=0)
+
+
+def test_unknown_engine_is_rejected() -> None:
+    with pytest.raises(InvalidConfigException, match="engine"):
+        make(engine="fp16")

@@ -1,5 +1,6 @@
-"""The numpy MiniLM encoder: tokenizer, shapes, agreement with a plain reference implementation
-and with published vectors, paraphrase structure, huge input, and the supply-chain guards."""
+"""The MiniLM encoders: tokenizer, shapes, agreement of the numpy engine with a plain reference
+implementation and published vectors, agreement of the int8 ONNX engine with the numpy one,
+paraphrase structure, huge input, and the supply-chain guards."""
 
 from __future__ import annotations
 
@@ -140,3 +141,62 @@ def test_weights_with_another_hash_are_refused(tmp_path: Path) -> None:
 
 def test_installed_weights_match_the_pin() -> None:
     minilm.verify_weights(minilm.model_dir() / "model.safetensors")
+
+
+@pytest.fixture(scope="module")
+def int8() -> minilm.MiniLMInt8:
+    return minilm.get_model("int8")
+
+
+def knowledge_questions() -> list[str]:
+    from bot.knowledge import read_knowledge
+    from bot.paths import knowledge_dir
+
+    kb, _ = read_knowledge(knowledge_dir())
+    return [q for entry in kb.entries.values() for q in entry.examples[:3]]
+
+
+def test_int8_engine_agrees_with_the_float_reference(model: minilm.MiniLM,
+                                                     int8: minilm.MiniLMInt8) -> None:
+    texts = knowledge_questions()
+    assert len(texts) > 100
+    cosines = (model.encode(texts) * int8.encode(texts)).sum(1)
+    assert cosines.min() > 0.99, texts[int(cosines.argmin())]
+    assert cosines.mean() > 0.998
+
+
+def test_int8_engine_ranks_neighbours_like_the_reference(model: minilm.MiniLM,
+                                                         int8: minilm.MiniLMInt8) -> None:
+    """What the classifier relies on: which training question is nearest stays the same."""
+    texts = knowledge_questions()
+    ref, fast = model.encode(texts), int8.encode(texts)
+    np.fill_diagonal(sims_ref := ref @ ref.T, -1)
+    np.fill_diagonal(sims_fast := fast @ fast.T, -1)
+    same = (sims_ref.argmax(1) == sims_fast.argmax(1)).mean()
+    assert same > 0.95
+
+
+def test_int8_engine_shapes_batching_and_huge_input(int8: minilm.MiniLMInt8) -> None:
+    texts = [f"question number {i} about {'import ' * (i % 5)}duty" for i in range(7)]
+    together = int8.encode(texts, batch_size=3)
+    assert together.shape == (7, minilm.DIM) and together.dtype == np.float32
+    alone = np.vstack([int8.encode([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-4)  # padding is masked
+    vector = int8.encode(["customs duty " * 8000])
+    np.testing.assert_allclose(np.linalg.norm(vector), 1.0, atol=1e-5)
+
+
+def test_int8_file_with_another_hash_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"not the pinned file")
+    with pytest.raises(minilm.ModelUnavailable, match="sha256"):
+        minilm.MiniLMInt8(fake)
+
+
+def test_installed_int8_file_matches_the_pin() -> None:
+    minilm.verify_weights(minilm.int8_model_file(), minilm.INT8_SHA256)
+
+
+def test_unknown_engine_is_refused() -> None:
+    with pytest.raises(ValueError, match="int8"):
+        minilm.get_model("fp16")

