@@ -1,0 +1,86 @@
+"""bot.nlu.logistic: Rasa's logistic-regression classifier with column-major weights gives the
+same intents and confidences as Rasa's own, before and after a save and load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.logistic import LogisticRegressionIntentClassifier
+
+FEATURES = 3000
+INTENTS = ("kb_a", "kb_b", "kb_c", "greet")
+
+
+def message(rng: np.random.Generator, intent: str | None) -> Message:
+    """A message with sparse counts and a dense sentence vector, as the pipeline makes them."""
+    cols = rng.choice(FEATURES, 12, replace=False)
+    if intent:  # each intent has its own typical columns
+        cols[:4] = (INTENTS.index(intent) * 50) + np.arange(4)
+    counts = sp.coo_matrix((np.ones(12), (np.zeros(12), cols)), shape=(1, FEATURES))
+    m = Message(data={TEXT: "x", **({INTENT: intent} if intent else {})})
+    m.add_features(Features(counts, FEATURE_TYPE_SENTENCE, TEXT, "counts"))
+    m.add_features(Features(rng.normal(size=(1, 8)), FEATURE_TYPE_SENTENCE, TEXT, "dense"))
+    return m
+
+
+def train(cls: type, tmp_path: Path, name: str) -> tuple[LogisticRegressionClassifier,
+                                                          LocalModelStorage, Resource]:
+    rng = np.random.default_rng(0)
+    data = TrainingData([message(rng, INTENTS[i % 4]) for i in range(80)])
+    (tmp_path / name).mkdir()
+    storage = LocalModelStorage(tmp_path / name)
+    resource = Resource(name)
+    context = ExecutionContext(GraphSchema({}), node_name=name)
+    component = cls.create({**cls.get_default_config(), "max_iter": 200}, storage, resource,
+                           context)
+    component.train(data)
+    return component, storage, resource
+
+
+def rankings(component: LogisticRegressionClassifier) -> list:
+    rng = np.random.default_rng(1)
+    messages = [message(rng, INTENTS[i % 4] if i % 3 else None) for i in range(20)]
+    component.process(messages)
+    return [[(r["name"], r["confidence"]) for r in m.get("intent_ranking")] for m in messages]
+
+
+def test_same_rankings_as_rasas_classifier_and_column_major_weights(tmp_path: Path) -> None:
+    ours, storage, resource = train(LogisticRegressionIntentClassifier, tmp_path, "ours")
+    theirs, _, _ = train(LogisticRegressionClassifier, tmp_path, "theirs")
+    assert not theirs.clf.coef_.flags.f_contiguous
+    got, expected = rankings(ours), rankings(theirs)
+    assert ours.clf.coef_.flags.f_contiguous
+    for a, b in zip(got, expected, strict=True):
+        assert [n for n, _ in a] == [n for n, _ in b]
+        np.testing.assert_allclose([c for _, c in a], [c for _, c in b], rtol=1e-9)
+
+    loaded = LogisticRegressionIntentClassifier.load(
+        {**LogisticRegressionIntentClassifier.get_default_config()}, storage, resource,
+        ExecutionContext(GraphSchema({}), node_name="ours"))
+    assert isinstance(loaded, LogisticRegressionIntentClassifier)
+    for a, b in zip(rankings(loaded), expected, strict=True):
+        assert [n for n, _ in a] == [n for n, _ in b]
+        np.testing.assert_allclose([c for _, c in a], [c for _, c in b], rtol=1e-9)
+
+
+def test_feature_rows_equal_rasas() -> None:
+    rng = np.random.default_rng(2)
+    messages = [message(rng, INTENTS[i % 4]) for i in range(6)]
+    context = ExecutionContext(GraphSchema({}), node_name="x")
+    ours = LogisticRegressionIntentClassifier.create(
+        LogisticRegressionIntentClassifier.get_default_config(), None, None, context)
+    rows, expected = ours._create_X(messages), LogisticRegressionClassifier._create_X(ours,
+                                                                                    messages)
+    assert rows.shape == expected.shape == (6, FEATURES + 8)
+    assert abs(rows - expected).max() == 0
