@@ -153,8 +153,11 @@ def test_report_groups_three_out_of_scope_questions_with_a_valid_draft(bot_serve
     mine = [*sent, asker]
 
     # The report over a copy of the store holding only these five conversations.
+    # SQLite's online backup: the running server keeps recent turns in the write-ahead log,
+    # which a plain file copy would miss.
     copy = tmp_path / "tracker.db"
-    shutil.copyfile(bot_server.tracker_db_path, copy)
+    with sqlite3.connect(bot_server.tracker_db_path) as live, sqlite3.connect(copy) as backup:
+        live.backup(backup)
     with sqlite3.connect(copy) as db:
         marks = ",".join("?" * len(mine))
         db.execute(f"delete from events where sender_id not in ({marks})", mine)
