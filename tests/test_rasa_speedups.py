@@ -1,0 +1,137 @@
+"""bot/rasa_speedups.py: the patched Rasa internals give the same results as the originals."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
+
+from bot import rasa_speedups
+
+
+@pytest.fixture(scope="module", autouse=True)
+def installed() -> None:
+    rasa_speedups.install()
+    rasa_speedups.install()  # idempotent
+
+
+GOOD = [{"events": [{"event": "slot", "name": "x", "value": 1}],
+         "responses": [{"text": "hi"}]}]
+BAD = [{"events": "not a list", "responses": []}, {"responses": [{"text": 3}]},
+       {"events": [{"no": "event key"}], "responses": []}]
+
+
+@pytest.mark.parametrize("answer", GOOD + BAD)
+def test_action_answers_get_the_same_verdict_as_jsonschema_validate(answer: dict) -> None:
+    spec = RemoteAction.action_response_format_spec()
+    try:
+        jsonschema.validate(answer, spec)
+        expected = None
+    except jsonschema.ValidationError as e:
+        expected = e.message
+    action = RemoteAction("action_x", None)
+    if expected is None:
+        assert action._validate_action_result(answer) is True
+    else:
+        with pytest.raises(jsonschema.ValidationError) as caught:
+            action._validate_action_result(answer)
+        assert caught.value.message.startswith(expected)
+        assert "custom-actions" in caught.value.message
+
+
+def test_rule_keys_are_parsed_once_and_equal_to_rasa_parsing() -> None:
+    key = json.dumps([{"prev_action": {"action_name": "action_listen"},
+                       "user": {"intent": "kb_prohibited_goods"}},
+                      {"prev_action": {"action_name": "action_answer"},
+                       "slots": {"x": [1.0]}}])
+    first = RulePolicy._rule_key_to_state(key)
+    assert first == json.loads(key)
+    assert RulePolicy._rule_key_to_state(key) is first  # cached, not parsed again
+    assert RulePolicy._rule_key_to_state(key + " ") == first  # another key, parsed on its own
+
+
+def test_action_calls_reuse_one_connection_and_survive_a_server_restart() -> None:
+    """Against a real HTTP server on loopback: one TCP connection for many calls, and a
+    restarted server is reached on a new one."""
+    import asyncio
+
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    client_ports: list[int] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        client_ports.append(request.transport.get_extra_info("peername")[1])
+        return web.json_response({"events": [], "responses": [], "n": len(client_ports)})
+
+    async def serve() -> web.AppRunner:
+        app = web.Application()
+        app.router.add_post("/webhook", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        return runner
+
+    async def scenario() -> None:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        runner = await serve()
+        answers = [await endpoint.request(json={"next_action": "x"}) for _ in range(5)]
+        assert [a["n"] for a in answers] == [1, 2, 3, 4, 5]
+        assert len(set(client_ports)) == 1  # kept alive
+        await runner.cleanup()  # the action server goes away...
+        runner = await serve()  # ...and comes back
+        assert (await endpoint.request(json={"next_action": "x"}))["n"] == 6
+        assert len(set(client_ports)) == 2
+        await runner.cleanup()
+
+    asyncio.run(scenario())
+
+
+def rasas_possible_keys(policy: RulePolicy, lookup: dict, states: list) -> set:
+    """Rasa 3.6's `RulePolicy._get_possible_keys`, as written there."""
+    possible_keys = set(lookup.keys())
+    for i, state in enumerate(reversed(states)):
+        possible_keys = set(filter(lambda key: policy._is_rule_applicable(key, i, state),
+                                   possible_keys))
+    return possible_keys
+
+
+def test_indexed_rule_lookup_finds_exactly_the_rules_rasa_finds() -> None:
+    """Random rules and conversations over a small vocabulary, so that many rules match."""
+    import random
+
+    from rasa.shared.core.constants import SHOULD_NOT_BE_SET
+
+    rng = random.Random(3)
+    actions = ["action_listen", "action_answer", "action_clarify", "utter_x", "handover_form"]
+    intents = ["greet", "kb_a", "kb_b", "stop", "nlu_fallback"]
+
+    def state(rule: bool) -> dict:
+        out: dict = {}
+        if rng.random() < 0.9:
+            out["prev_action"] = {"action_name": rng.choice(actions + ([SHOULD_NOT_BE_SET]
+                                                                      if rule else []))}
+        if rng.random() < 0.7:
+            out["user"] = {"intent": rng.choice(intents + ([SHOULD_NOT_BE_SET] if rule else []))}
+        if rng.random() < 0.3:
+            out["active_loop"] = {"name": rng.choice(["handover_form", SHOULD_NOT_BE_SET])}
+        if rng.random() < 0.3:
+            out["slots"] = {"topic": rng.choice([(1.0,), (0.0,), SHOULD_NOT_BE_SET])}
+        return out
+
+    lookup = {json.dumps([state(True) for _ in range(rng.randint(1, 3))]): "a"
+              for _ in range(400)}
+    policy = RulePolicy.__new__(RulePolicy)
+    matched = 0
+    for _ in range(300):
+        states = [state(False) for _ in range(rng.randint(0, 4))]
+        expected = rasas_possible_keys(policy, lookup, states)
+        assert policy._get_possible_keys(lookup, states) == expected
+        matched += len(expected)
+    assert matched > 300  # the comparison is not between empty sets
