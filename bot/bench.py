@@ -193,33 +193,39 @@ async def drive(url: str, concurrency: int, max_messages: int, max_seconds: floa
     budget = [max_messages]
     timeout = aiohttp.ClientTimeout(total=60)
 
-    async def user(index: int, session: aiohttp.ClientSession) -> None:
+    async def user(index: int) -> None:
         n = 0
         while True:
             sender = f"bench-{tag}-{concurrency}-{index}-{n}"
-            for text, expect in convs[(index + n) % len(convs)]:
-                if budget[0] <= 0 or time.monotonic() > deadline:
+            # Each conversation is a new user on a new connection, as phones and browsers are:
+            # with several Sanic workers, who accepts a connection decides who serves it.
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                if not await conversation(sender, convs[(index + n) % len(convs)], session):
                     return
-                budget[0] -= 1
-                started = time.perf_counter()
-                try:
-                    async with session.post(url, json={"sender": sender, "message": text}) as r:
-                        body = await r.json(content_type=None)
-                        ok = r.status == 200 and bool(body)
-                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-                    ok, body = False, None
-                level.latencies_ms.append((time.perf_counter() - started) * 1000)
-                level.messages += 1
-                if ok and expect:
-                    ok = expect in " ".join(m.get("text", "") for m in body).lower()
-                level.errors += 0 if ok else 1
             n += 1
 
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-        started = time.monotonic()
-        await asyncio.gather(*(user(i, session) for i in range(concurrency)))
-        level.seconds = time.monotonic() - started
+    async def conversation(sender: str, script: list, session: aiohttp.ClientSession) -> bool:
+        for text, expect in script:
+            if budget[0] <= 0 or time.monotonic() > deadline:
+                return False
+            budget[0] -= 1
+            started = time.perf_counter()
+            try:
+                async with session.post(url, json={"sender": sender, "message": text}) as r:
+                    body = await r.json(content_type=None)
+                    ok = r.status == 200 and bool(body)
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                ok, body = False, None
+            level.latencies_ms.append((time.perf_counter() - started) * 1000)
+            level.messages += 1
+            if ok and expect:
+                ok = expect in " ".join(m.get("text", "") for m in body).lower()
+            level.errors += 0 if ok else 1
+        return True
+
+    started = time.monotonic()
+    await asyncio.gather(*(user(i) for i in range(concurrency)))
+    level.seconds = time.monotonic() - started
     return level
 
 
