@@ -11,6 +11,8 @@ channel name `rest` (same URL, same replies) and adds:
 - 413 for a body over `max_body_bytes` or a message over `max_message_chars`;
 - 429 with `Retry-After` above `rate_limit_per_minute` messages per sender (sliding minute),
   or when a sender already has `max_pending_per_sender` messages being answered;
+- an optional `message_id`: a message sent again with the same id is answered from the store
+  instead of being run twice (bot/idempotency.py);
 - a clear "technical problem" reply (HTTP 200, like any answer) when a custom action failed
   during the turn, the turn raised, or it took longer than `reply_timeout_seconds`.
 
@@ -33,7 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_speedups
+from bot import idempotency, rasa_speedups
 from bot.rest_limits import (
     SETTINGS,
     BadRequest,
@@ -46,8 +48,10 @@ from bot.turns import install_failure_filter, run_turn, technical_problem_text
 
 logger = logging.getLogger(__name__)
 
-# The Rasa server imports this channel at start-up: apply the measured fix (bot/rasa_speedups.py).
+# The Rasa server imports this channel at start-up: apply the measured fixes
+# (bot/rasa_speedups.py) and answer repeated messages once (bot/idempotency.py).
 rasa_speedups.install()
+idempotency.install()
 
 class GuardedRestInput(RestInput):
     """Rasa's REST channel (same name and URL) with input checks, rate limits and a timeout."""
@@ -76,7 +80,10 @@ class GuardedRestInput(RestInput):
         collector = CollectingOutputChannel()
         message = UserMessage(fields["message"], collector, fields["sender"],
                               input_channel=fields["input_channel"] or self.name(),
-                              metadata=fields["metadata"])
+                              metadata=fields["metadata"], message_id=fields.get("message_id"))
+        # A client's message id: a repeat of a message already answered is answered from the
+        # store, not run again (bot/idempotency.py).
+        setattr(message, idempotency.MARK, bool(fields.get("message_id")))
         if await run_turn(on_new_message, message, self.limits.reply_timeout_seconds):
             collector.messages.append({"recipient_id": fields["sender"],
                                        "text": technical_problem_text()})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -107,6 +108,10 @@ class SenderLimiter:
             self.pending.pop(sender, None)
 
 
+# A client's own id for a message, reused when it sends the message again (bot/idempotency.py).
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
+
+
 def parse_body(body: bytes, limits: Limits) -> dict[str, Any]:
     """The request's JSON object, checked; raise BadRequest with what is wrong."""
     if limits.max_body_bytes and len(body) > limits.max_body_bytes:
@@ -151,5 +156,10 @@ def parse_body(body: bytes, limits: Limits) -> dict[str, Any]:
     channel = data.get("input_channel")
     if channel is not None and not isinstance(channel, str):
         raise BadRequest(400, "invalid_input_channel", "'input_channel' must be a string.")
+    message_id = data.get("message_id")
+    if message_id is not None and (not isinstance(message_id, str)
+                                   or not _MESSAGE_ID.fullmatch(message_id)):
+        raise BadRequest(400, "invalid_message_id",
+                         "'message_id' must be 1 to 100 letters, digits, '-', '_', '.' or ':'.")
     return {"sender": sender, "message": message, "metadata": metadata,
-            "input_channel": channel}
+            "input_channel": channel, "message_id": message_id}

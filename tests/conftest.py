@@ -56,9 +56,13 @@ class BotServer:
     def action_url(self) -> str:
         return self.stack.action_url
 
-    def send(self, sender_id: str, text: str, timeout: float = 60) -> list[dict]:
+    def send(self, sender_id: str, text: str, timeout: float = 60,
+             message_id: str | None = None) -> list[dict]:
         """Send one message over the REST channel; return the bot's replies."""
-        body = json.dumps({"sender": sender_id, "message": text}).encode()
+        payload = {"sender": sender_id, "message": text}
+        if message_id:
+            payload["message_id"] = message_id
+        body = json.dumps(payload).encode()
         request = urllib.request.Request(self.rest_url, data=body,
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -20,7 +20,7 @@ def refused(body: bytes, limits: Limits = LIMITS) -> BadRequest:
 def test_valid_body_is_parsed() -> None:
     fields = parse_body(b'{"sender": "a", "message": "hello", "metadata": {"x": 1}}', LIMITS)
     assert fields == {"sender": "a", "message": "hello", "metadata": {"x": 1},
-                      "input_channel": None}
+                      "input_channel": None, "message_id": None}
     assert parse_body(b'{"sender": 7, "message": "hi"}', LIMITS)["sender"] == "7"
 
 

@@ -244,6 +244,7 @@
       if (typeof m.image === 'string' && safeUrl(m.image)) out.image = safeUrl(m.image);
     } else {
       out.payload = typeof m.payload === 'string' ? m.payload.slice(0, 2000) : out.text;
+      if (typeof m.id === 'string' && /^[\w.:-]{1,100}$/.test(m.id)) out.id = m.id;
       if (m.failed) out.failed = true;
     }
     return out.text || out.image || (out.buttons && out.buttons.length) ? out : null;
@@ -483,13 +484,18 @@
     return e;
   }
 
-  function postToBot(payload) {
+  /** A message's own id: sent again with a retry, so the bot answers it once. */
+  function newMessageId() {
+    return newSenderId().replace('web-', 'msg-');
+  }
+
+  function postToBot(payload, messageId) {
     var controller = new AbortController();
     var timer = setTimeout(function () { controller.abort(); }, config.timeoutMs);
     return fetch(webhookUrl, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ sender: state.sender, message: payload }),
+      body: JSON.stringify({ sender: state.sender, message: payload, message_id: messageId }),
       signal: controller.signal,
       credentials: 'omit',
       cache: 'no-store'
@@ -538,8 +544,9 @@
   function deliver(message, row) {
     pending += 1;
     setTyping(true);
+    if (!message.id) message.id = newMessageId();
     queue = queue.then(function () {
-      return postToBot(message.payload).then(function (replies) {
+      return postToBot(message.payload, message.id).then(function (replies) {
         recovered();
         if (!alertBox.hidden && alertBox.classList.contains('zax-alert-error')) hideAlert();
         replies.forEach(function (r) {

@@ -102,6 +102,9 @@ def test_unreachable_server_then_recovery(bot_server, new_page, serve_web, tcp_p
     page_url = serve_web(proxy.url)
     proxy.rewrite_origin(origin(page_url), origin(bot_server.web_url))
     page = new_page()
+    posts: list[dict] = []
+    page.on("request", lambda r: posts.append(r.post_data_json)
+            if r.method == "POST" and r.url.endswith("/webhook") else None)
     open_widget(page, page_url)
     assert ask(page, "hello")
 
@@ -124,6 +127,14 @@ def test_unreachable_server_then_recovery(bot_server, new_page, serve_web, tcp_p
     expect(page.locator(".zax-alert-error")).to_have_count(0)
     assert ask(page, "hello")  # and the next message goes through too
     assert not page.watch.errors
+    # The retry carried the failed message's own id, so the bot answers it once even when the
+    # first attempt did reach it; every other message has an id of its own.
+    ids = {p["message"]: [] for p in posts}
+    for p in posts:
+        ids[p["message"]].append(p["message_id"])
+    tpin = ids["what is a tpin"]
+    assert len(tpin) == 2 and tpin[0] == tpin[1] and tpin[0].startswith("msg-")
+    assert len(set(ids["hello"])) == 2
 
 
 def test_html_in_messages_is_shown_as_text(bot_server, page) -> None:

@@ -96,3 +96,27 @@ def test_answer_edit_is_live_within_ten_seconds(bot_server):
         assert marker in text
     finally:
         path.write_text(original)
+
+
+def test_a_message_sent_twice_with_its_id_is_answered_once(bot_server):
+    """A retry (bad network, a proxy, a user pressing send again) must not run the turn twice."""
+    import json
+    import sqlite3
+
+    s = sender()
+    first = bot_server.send(s, "what is the vat rate on imported goods", message_id="q-1")
+    assert first and first[0].get("text")
+    again = bot_server.send(s, "what is the vat rate on imported goods", message_id="q-1")
+    assert again == first
+    # In the middle of a form, a repeated answer does not move the form on.
+    asked = bot_server.send(s, "I want to check my declaration status", message_id="q-2")
+    assert bot_server.send(s, "I want to check my declaration status",
+                           message_id="q-2") == asked
+    # The same words with a new id are a new message.
+    new = bot_server.send(s, "what is the vat rate on imported goods", message_id="q-3")
+    assert new
+    with sqlite3.connect(bot_server.tracker_db_path) as db:
+        users = [json.loads(d).get("message_id") for (d,) in db.execute(
+            "select data from events where sender_id = ? and type_name = 'user' order by id",
+            (s,))]
+    assert users == ["q-1", "q-2", "q-3"]

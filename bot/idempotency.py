@@ -1,0 +1,72 @@
+"""A message sent twice is answered once: replies are replayed for a message id already stored.
+
+A phone on a bad network, a proxy that retries, or a user who presses "send again" after a
+server died mid-request sends the same message twice. Without care the conversation gets it
+twice: two user events, two answers, a form slot filled twice. Clients of the REST channel may
+give each message a `message_id` (the web widget does, and reuses it when it retries); Rasa
+stores it in the user event. When a message arrives whose id the conversation already holds,
+the bot does not run the turn again: it sends back the answers stored after that message.
+
+The check runs inside `MessageProcessor.handle_message`, i.e. under the conversation's lock
+(the Redis lock store across replicas), so two copies arriving at two servers at once are still
+answered once. Only messages marked by the channel (`replay_if_seen`) are checked, so other
+channels pay nothing; a marked message costs one extra read of the conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+MARK = "replay_if_seen"
+
+
+def earlier_replies(tracker: DialogueStateTracker | None,
+                    message_id: str) -> list[dict[str, Any]] | None:
+    """The bot messages that answered the user message with this id, or None if it was not
+    stored or got no answer (then it is better run again than answered with silence). The
+    answers are the bot events after it, up to the next user message."""
+    if tracker is None:
+        return None
+    replies: list[dict[str, Any]] | None = None
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break
+            if event.message_id == message_id:
+                replies = []
+        elif replies is not None and isinstance(event, BotUttered):
+            replies.append({"text": event.text, **{k: v for k, v in (event.data or {}).items()
+                                                   if v is not None}})
+    return replies or None
+
+
+async def _handle_message(self: Any, message: Any) -> list[dict[str, Any]] | None:
+    """`MessageProcessor.handle_message`, answering a repeated message from the store."""
+    if getattr(message, MARK, False) and message.message_id:
+        tracker = await self.tracker_store.retrieve(message.sender_id)
+        replies = earlier_replies(tracker, message.message_id)
+        if replies is not None:
+            logger.info("Message %s of %s was already answered: replaying %d replies.",
+                        message.message_id, message.sender_id, len(replies))
+            for reply in replies:
+                await message.output_channel.send_response(message.sender_id, reply)
+            return getattr(message.output_channel, "messages", None)
+    return await _original["handle_message"](self, message)
+
+
+_original: dict[str, Any] = {}
+
+
+def install() -> None:
+    """Idempotent: patches Rasa's processor once per process."""
+    from rasa.core.processor import MessageProcessor
+
+    if "handle_message" not in _original:
+        _original["handle_message"] = MessageProcessor.handle_message
+        MessageProcessor.handle_message = _handle_message

@@ -1,0 +1,65 @@
+"""bot/idempotency.py: which stored replies answer a repeated message id."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.idempotency import earlier_replies
+from bot.rest_limits import BadRequest, Limits, parse_body
+
+BUTTONS = [{"title": "Yes", "payload": "/affirm"}]
+
+
+def tracker() -> DialogueStateTracker:
+    events = [
+        UserUttered("hello", {"name": "greet"}, message_id="m1"),
+        ActionExecuted("action_reply"),
+        BotUttered("Hello!", {"buttons": BUTTONS}),
+        BotUttered("How can I help?"),
+        ActionExecuted("action_listen"),
+        UserUttered("duty on cars", {"name": "kb_x"}, message_id="m2"),
+        ActionExecuted("action_answer"),
+        BotUttered("Cars pay duty."),
+        ActionExecuted("action_listen"),
+        UserUttered("silence", {"name": "x"}, message_id="m3"),
+        ActionExecuted("action_listen"),
+    ]
+    return DialogueStateTracker.from_events("s", events, Domain.empty().slots)
+
+
+def test_replies_of_a_stored_message_are_the_bot_messages_after_it() -> None:
+    t = tracker()
+    assert earlier_replies(t, "m1") == [{"text": "Hello!", "buttons": BUTTONS},
+                                        {"text": "How can I help?"}]
+    assert earlier_replies(t, "m2") == [{"text": "Cars pay duty."}]
+
+
+def test_unknown_or_unanswered_messages_are_not_replayed() -> None:
+    t = tracker()
+    assert earlier_replies(t, "m9") is None
+    assert earlier_replies(None, "m1") is None
+    # Stored without any answer (a turn that ended in silence): run it again, not silence.
+    assert earlier_replies(t, "m3") is None
+
+
+@pytest.mark.parametrize("bad", ["", "x" * 101, "has space", "<script>", 5, ["a"]])
+def test_bad_message_ids_are_refused_with_a_clear_error(bad: object) -> None:
+    body = {"sender": "s", "message": "hi", "message_id": bad}
+    import json
+
+    with pytest.raises(BadRequest) as refused:
+        parse_body(json.dumps(body).encode(), Limits())
+    assert refused.value.status == 400
+    assert refused.value.body()["error"] == "invalid_message_id"
+
+
+def test_good_message_ids_are_kept() -> None:
+    import json
+
+    fields = parse_body(json.dumps({"sender": "s", "message": "hi",
+                                    "message_id": "web-1f2e:3.4_5"}).encode(), Limits())
+    assert fields["message_id"] == "web-1f2e:3.4_5"
+    assert parse_body(b'{"sender": "s", "message": "hi"}', Limits())["message_id"] is None
