@@ -303,7 +303,7 @@ def table(results: dict) -> str:
     pairs = [("ours", "stock")]
     if "ours-2w" in configs and "stock-2w" in configs:
         pairs.append(("ours-2w", "stock-2w"))
-    head, sep = "|", "|---|"
+    head, sep = "| |", "|---|"
     for a, _ in pairs:
         workers = "2 Sanic workers" if a.endswith("2w") else "1 worker"
         head += (f" ours (config.yml), {workers} | stock (`rasa init`), {workers} |"
