@@ -11,7 +11,12 @@ from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
+from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE,
+    FEATURE_TYPE_SEQUENCE,
+    INTENT,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -30,6 +35,11 @@ def message(rng: np.random.Generator, intent: str | None) -> Message:
     counts = sp.coo_matrix((np.ones(12), (np.zeros(12), cols)), shape=(1, FEATURES))
     m = Message(data={TEXT: "x", **({INTENT: intent} if intent else {})})
     m.add_features(Features(counts, FEATURE_TYPE_SENTENCE, TEXT, "counts"))
+    # A second count featurizer (characters), and sequence features the classifier ignores.
+    chars = sp.random(1, 500, density=0.05, random_state=int(rng.integers(1000)), format="coo")
+    m.add_features(Features(chars, FEATURE_TYPE_SENTENCE, TEXT, "chars"))
+    m.add_features(Features(sp.random(3, 500, density=0.1, format="coo"),
+                            FEATURE_TYPE_SEQUENCE, TEXT, "chars"))
     m.add_features(Features(rng.normal(size=(1, 8)), FEATURE_TYPE_SENTENCE, TEXT, "dense"))
     return m
 
@@ -82,5 +92,5 @@ def test_feature_rows_equal_rasas() -> None:
         LogisticRegressionIntentClassifier.get_default_config(), None, None, context)
     rows, expected = ours._create_X(messages), LogisticRegressionClassifier._create_X(ours,
                                                                                     messages)
-    assert rows.shape == expected.shape == (6, FEATURES + 8)
+    assert rows.shape == expected.shape == (6, FEATURES + 500 + 8)
     assert abs(rows - expected).max() == 0

@@ -135,3 +135,70 @@ def test_indexed_rule_lookup_finds_exactly_the_rules_rasa_finds() -> None:
         assert policy._get_possible_keys(lookup, states) == expected
         matched += len(expected)
     assert matched > 300  # the comparison is not between empty sets
+
+
+def graph_components():
+    """Tiny graph components: a source, an adder that can fail, a doubler."""
+    from rasa.engine.graph import GraphComponent
+
+    class Source(GraphComponent):
+        @classmethod
+        def create(cls, config, model_storage, resource, execution_context):
+            return cls()
+
+        def provide(self) -> int:
+            return 2
+
+    class Add(Source):
+        calls = 0
+
+        def run(self, a: int, b: int) -> int:
+            Add.calls += 1
+            if b == 13:
+                raise ValueError("unlucky")
+            return a + b
+
+    class Double(Source):
+        def run(self, x: int) -> int:
+            return 2 * x
+
+    return Source, Add, Double
+
+
+def test_graph_runner_gives_dasks_results_and_errors(tmp_path) -> None:
+    from rasa.engine.exceptions import GraphComponentException, GraphRunError
+    from rasa.engine.graph import ExecutionContext, GraphSchema, SchemaNode
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+
+    source, add, double = graph_components()
+
+    def node(uses, fn, needs, target=False):
+        return SchemaNode(needs=needs, uses=uses, constructor_name="create", fn=fn, config={},
+                          is_target=target)
+
+    schema = GraphSchema({
+        "src": node(source, "provide", {}),
+        "add": node(add, "run", {"a": "src", "b": "__input__"}),
+        "double": node(double, "run", {"x": "add"}, target=True),
+        "other": node(double, "run", {"x": "src"}, target=True),
+    })
+    runner = DaskGraphRunner(schema, LocalModelStorage(tmp_path), ExecutionContext(schema))
+    dask_run = rasa_speedups.ORIGINALS["DaskGraphRunner.run"]
+
+    for targets in (["double"], ["double", "other"], ["other"], None, ["add", "src"]):
+        add.calls = 0
+        ours = runner.run(inputs={"__input__": 5}, targets=targets)
+        ours_calls, add.calls = add.calls, 0
+        assert ours == dask_run(runner, inputs={"__input__": 5}, targets=targets), targets
+        assert ours_calls == add.calls  # the same nodes run, each once
+    assert runner.run(inputs={"__input__": 5}, targets=["double"]) == {"double": 14}
+    # An input named like a node replaces it, as with dask.
+    replaced = {"__input__": 5, "add": 100}
+    assert runner.run(inputs=replaced, targets=["double"]) == {"double": 200}
+    assert dask_run(runner, inputs=replaced, targets=["double"]) == {"double": 200}
+    for run in (runner.run, lambda **kw: dask_run(runner, **kw)):
+        with pytest.raises(GraphComponentException):
+            run(inputs={"__input__": 13}, targets=["double"])
+        with pytest.raises(GraphRunError, match="clashes"):
+            run(inputs={"__input__": "add"}, targets=["double"])
