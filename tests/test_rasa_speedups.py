@@ -202,3 +202,25 @@ def test_graph_runner_gives_dasks_results_and_errors(tmp_path) -> None:
             run(inputs={"__input__": 13}, targets=["double"])
         with pytest.raises(GraphRunError, match="clashes"):
             run(inputs={"__input__": "add"}, targets=["double"])
+
+
+def test_event_types_resolve_as_in_rasa() -> None:
+    from rasa.shared.core.events import ActionExecuted, Event, UserUttered
+    from rasa.shared.utils.common import all_subclasses
+
+    rasas = rasa_speedups.ORIGINALS["Event.resolve_by_type"]
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert len(names) > 15
+    for name in names:
+        assert Event.resolve_by_type(name) is rasas(name), name
+    assert Event.resolve_by_type("user") is UserUttered
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such", default=ActionExecuted) is ActionExecuted
+    with pytest.raises(ValueError, match="Unknown event name 'no_such'"):
+        Event.resolve_by_type("no_such")
+    # An event class defined later is found too.
+
+    class Late(ActionExecuted):
+        type_name = "late_test_event"
+
+    assert Event.resolve_by_type("late_test_event") is Late is rasas("late_test_event")
