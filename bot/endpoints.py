@@ -58,7 +58,9 @@ def sql_tracker_store(url: str) -> dict[str, Any]:
 
 def redis_lock_store(url: str) -> dict[str, Any]:
     parsed = urlparse(url)
-    store: dict[str, Any] = {"type": "redis", "url": parsed.hostname or "127.0.0.1",
+    # Rasa's Redis lock store, with waiting messages keeping their tickets (bot/lock_store.py).
+    store: dict[str, Any] = {"type": "bot.lock_store.KeepAliveRedisLockStore",
+                             "url": parsed.hostname or "127.0.0.1",
                              "port": parsed.port or 6379,
                              "db": int(parsed.path.lstrip("/") or 0)}
     if parsed.password:

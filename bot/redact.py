@@ -45,6 +45,9 @@ def redact_tpins(text: str) -> str:
 
 
 TIME_KEYS = frozenset({"timestamp", "time", "created_at", "updated_at"})
+# Identifiers chosen by the client, not typed by a person: kept as they are, because a repeated
+# message is recognised by its id (bot/idempotency.py). Sender ids are never redacted either.
+ID_KEYS = frozenset({"message_id"})
 
 
 def redact_value(value: Any) -> Any:
@@ -61,7 +64,8 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, dict):
         # A numeric timestamp is a time, not a TPIN, even when it is a whole number of seconds.
         return {redact_value(k) if isinstance(k, str) else k:
-                v if k in TIME_KEYS and isinstance(v, (int, float)) else redact_value(v)
+                v if (k in TIME_KEYS and isinstance(v, (int, float)))
+                or (k in ID_KEYS and isinstance(v, str)) else redact_value(v)
                 for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact_value(v) for v in value]

@@ -138,6 +138,16 @@ def test_whole_second_timestamps_are_kept_as_numbers():
     assert "1002003004" not in str(redacted)
 
 
+def test_message_ids_are_kept_so_repeats_are_recognised():
+    from bot.redact import redact_value
+
+    event = {"event": "user", "message_id": "replica-8004594059-5", "text": "tpin 1002003004",
+             "metadata": {"note": "id 8004594059"}}
+    redacted = redact_value(event)
+    assert redacted["message_id"] == "replica-8004594059-5"
+    assert "1002003004" not in str(redacted) and "8004594059" not in str(redacted["metadata"])
+
+
 def test_sqlite_store_uses_write_ahead_log(tmp_path):
     import sqlite3
 
