@@ -17,13 +17,12 @@
    kept-alive session per event loop instead. Idle connections are dropped after 2 s, before
    the action server's own 5 s keep-alive ends, so a request never lands on a connection the
    server is closing; a restarted action server gets new connections.
-
 4. Every NLU parse and every policy prediction runs Rasa's model graph through dask: the
    minimal schema for the targets is recomputed, a dask graph built, ordered and scheduled,
-   for a dozen nodes run one after another in the same thread (about 6 % of the server's time).
-   The graph runner now computes each target's plan once and calls the same nodes with the
-   same inputs in dependency order, with Rasa's own input checks and errors.
-
+   for a dozen nodes run one after another in the same thread (6 % of the samples in dask
+   itself; messages/s at 8 conversations rose from 84 to 111 without it). The graph runner now
+   computes each target's plan once and calls the same nodes with the same inputs in
+   dependency order, with Rasa's own input checks and errors.
 5. Reading a conversation back turns each stored event into an object through
    `Event.resolve_by_type`, which walks the whole tree of Event subclasses (and asks `inspect`
    whether each is abstract) for every event: 4 % of the server's time. The walk's result is
