@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,38 @@ class BotServer:
     def texts(self, sender_id: str, text: str) -> str:
         """The bot's reply texts joined, for assertions about wording."""
         return "\n".join(m.get("text", "") for m in self.send(sender_id, text))
+
+
+@contextmanager
+def scratch_database(prefix: str = "scratch", host: str = "127.0.0.1", port: int = 5432):
+    """A new, empty database on the machine's PostgreSQL, dropped afterwards; the test is
+    skipped with the reason when PostgreSQL is not running."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(f"postgresql://postgres@{host}:{port}/test",
+                             isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'create database "{name}"'))
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL is not running on {host}:{port} ({type(error).__name__})")
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
+
+
+@pytest.fixture()
+def scratch_postgres():
+    """The name of a scratch database (see `scratch_database`)."""
+    with scratch_database() as name:
+        yield name
 
 
 @pytest.fixture()

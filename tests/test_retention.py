@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -65,27 +64,14 @@ def test_retention_on_sqlite(tmp_path):
 
 
 @pytest.mark.postgres
-def test_retention_on_postgresql():
-    admin = sa.create_engine("postgresql://postgres@127.0.0.1:5432/test",
-                             isolation_level="AUTOCOMMIT")
-    name = f"retention_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'create database "{name}"'))
-    except sa.exc.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not running on 127.0.0.1:5432 ({type(error).__name__})")
-    try:
-        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
-        fill(tracker_store(dialect="postgresql", host="127.0.0.1", port=5432, db=name,
-                           username="postgres"))
-        assert tracker_db_url({"TRACKER_DB_URL": url}) == url
-        engine = sa.create_engine(url)
-        check_retention(engine)
-        engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+def test_retention_on_postgresql(scratch_postgres):
+    url = f"postgresql://postgres@127.0.0.1:5432/{scratch_postgres}"
+    fill(tracker_store(dialect="postgresql", host="127.0.0.1", port=5432, db=scratch_postgres,
+                       username="postgres"))
+    assert tracker_db_url({"TRACKER_DB_URL": url}) == url
+    engine = sa.create_engine(url)
+    check_retention(engine)
+    engine.dispose()
 
 
 def test_empty_store_and_settings(tmp_path):

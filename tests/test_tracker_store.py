@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 
 import pytest
-import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -93,21 +91,8 @@ def test_same_trackers_as_rasas_store_on_sqlite(tmp_path) -> None:
 
 
 @pytest.mark.postgres
-def test_same_trackers_as_rasas_store_on_postgresql() -> None:
-    admin = sa.create_engine("postgresql://postgres@127.0.0.1:5432/test",
-                             isolation_level="AUTOCOMMIT")
-    name = f"store_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'create database "{name}"'))
-    except sa.exc.OperationalError as error:
-        pytest.skip(f"PostgreSQL is not running on 127.0.0.1:5432 ({type(error).__name__})")
-    try:
-        store = RedactingSQLTrackerStore(domain=DOMAIN, dialect="postgresql", host="127.0.0.1",
-                                         port=5432, db=name, username="postgres")
-        check(store)
-        store.engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
+def test_same_trackers_as_rasas_store_on_postgresql(scratch_postgres) -> None:
+    store = RedactingSQLTrackerStore(domain=DOMAIN, dialect="postgresql", host="127.0.0.1",
+                                     port=5432, db=scratch_postgres, username="postgres")
+    check(store)
+    store.engine.dispose()

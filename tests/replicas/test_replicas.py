@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import ROOT, free_port, reachable
+from tests.conftest import ROOT, free_port, reachable, scratch_database
 
 pytestmark = pytest.mark.replicas
 
@@ -60,20 +60,8 @@ def database():
         pytest.skip(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
     if not reachable(REDIS_HOST, REDIS_PORT):
         pytest.skip(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT}")
-    import sqlalchemy as sa
-
-    name = f"replica_test_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test",
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/{name}"
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database("replica_test", PG_HOST, PG_PORT) as name:
+        yield f"postgresql://postgres@{PG_HOST}:{PG_PORT}/{name}"
 
 
 @pytest.fixture(scope="module")
