@@ -10,12 +10,14 @@ the bot does not run the turn again: it sends back the answers stored after that
 The check runs inside `MessageProcessor.handle_message`, i.e. under the conversation's lock
 (the Redis lock store across replicas), so two copies arriving at two servers at once are still
 answered once. Only messages marked by the channel (`replay_if_seen`) are checked, so other
-channels pay nothing; a marked message costs one extra read of the conversation.
+channels pay nothing. The conversation read for the check is handed to the turn that follows
+(`take_prefetched`, used by bot/tracker_store.py), so a new message is not read twice.
 """
 
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -24,6 +26,19 @@ from rasa.shared.core.trackers import DialogueStateTracker
 logger = logging.getLogger(__name__)
 
 MARK = "replay_if_seen"
+
+# The conversation just read for the check, for the turn of the same task to use once.
+_prefetched: ContextVar[tuple[str, DialogueStateTracker] | None] = ContextVar(
+    "idempotency_prefetched", default=None)
+
+
+def take_prefetched(sender_id: str) -> DialogueStateTracker | None:
+    """The tracker read by the repeat check of this turn, once; None otherwise."""
+    value = _prefetched.get()
+    if value is None or value[0] != sender_id:
+        return None
+    _prefetched.set(None)
+    return value[1]
 
 
 def earlier_replies(tracker: DialogueStateTracker | None,
@@ -57,6 +72,12 @@ async def _handle_message(self: Any, message: Any) -> list[dict[str, Any]] | Non
             for reply in replies:
                 await message.output_channel.send_response(message.sender_id, reply)
             return getattr(message.output_channel, "messages", None)
+        if tracker is not None:
+            token = _prefetched.set((message.sender_id, tracker))
+            try:
+                return await _original["handle_message"](self, message)
+            finally:
+                _prefetched.reset(token)
     return await _original["handle_message"](self, message)
 
 

@@ -26,7 +26,7 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from bot import rasa_speedups
+from bot import idempotency, rasa_speedups
 from bot.redact import install_log_redaction, redact_value
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,14 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             where += f" AND (timestamp >= {latest} OR {latest} IS NULL)"
         return sqlalchemy.text(f"SELECT {columns} FROM {table} WHERE {where}"
                                + (" ORDER BY id" if columns != "count(*)" else ""))
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        """The latest session, or the tracker the repeat check of this turn has just read
+        (bot/idempotency.py), so that a message with an id costs one read, not two."""
+        prefetched = idempotency.take_prefetched(sender_id)
+        if prefetched is not None:
+            return prefetched
+        return await super().retrieve(sender_id)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:

@@ -63,3 +63,27 @@ def test_good_message_ids_are_kept() -> None:
                                     "message_id": "web-1f2e:3.4_5"}).encode(), Limits())
     assert fields["message_id"] == "web-1f2e:3.4_5"
     assert parse_body(b'{"sender": "s", "message": "hi"}', Limits())["message_id"] is None
+
+
+def test_the_check_read_is_handed_to_the_turn_once(tmp_path) -> None:
+    """A message with an id costs one read of the conversation: the turn gets the tracker the
+    repeat check just read, once, and only for that conversation."""
+    import asyncio
+
+    from bot import idempotency
+    from bot.tracker_store import RedactingSQLTrackerStore
+
+    store = RedactingSQLTrackerStore(domain=Domain.empty(), dialect="sqlite",
+                                     db=str(tmp_path / "t.db"))
+    asyncio.run(store.save(tracker()))
+    checked = tracker()
+
+    async def turn() -> None:
+        idempotency._prefetched.set(("s", checked))
+        assert await store.retrieve("other") is None  # another conversation: not handed over
+        assert await store.retrieve("s") is checked  # the turn's own read
+        again = await store.retrieve("s")  # any later read comes from the store
+        assert again is not checked and len(again.events) == len(checked.events)
+
+    asyncio.run(turn())
+    assert idempotency.take_prefetched("s") is None  # nothing leaks out of the task
