@@ -41,7 +41,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 print("Training data unchanged: answer edits are live without retraining.")
             else:
                 print("New entries or examples since the last training: the next `make run` "
-                      "retrains the model (about 2 minutes).")
+                      "retrains the model (about a minute).")
     return 0
 
 
@@ -77,7 +77,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if b.model.exists() and not args.force:
         print(f"Model up to date: {b.model}")
         return 0
-    print("Training the model (about 2 minutes on 2 cores)...", flush=True)
+    print("Training the model (about a minute on 2 cores)...", flush=True)
     try:
         model, seconds = training.train(b, force=args.force)
     except RuntimeError as exc:
@@ -111,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Model up to date ({b.model.name}): starting without training.", flush=True)
     else:
         log = var_dir() / "log" / "train.log"
-        print(f"Training data changed: training the model (about 2 minutes; log: {log})...",
+        print(f"Training data changed: training the model (about a minute; log: {log})...",
               flush=True)
         try:
             _, seconds = training.train(b, log=log)
