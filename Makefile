@@ -50,7 +50,7 @@ eval: setup
 report: setup
 	@$(PY) -m bot report --days 7
 
-## make bench: train config.yml and Rasa's stock configuration, load-test both (about 15 min).
+## make bench: train config.yml and Rasa's stock configuration, load-test five set-ups (about 20 min).
 bench: setup
 	@$(PY) -m bot.bench
 
