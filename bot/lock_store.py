@@ -9,17 +9,26 @@ for a ticket that no longer exists until the channel's reply timeout: the user g
 technical-problem apology and has to send the message again (2 to 5 of 50 conversations per
 crash in tests/replicas).
 
-Here a waiting message renews its own ticket each time it checks the lock, in the same read and
-write of the lock Rasa already makes at that point, so only a dead replica's ticket runs out.
+Here a waiting message renews its own ticket each time it checks the lock, so only a dead
+replica's ticket runs out.
+
+Rasa also changes the lock with a plain read, change and write. Two replicas that take a ticket
+for the same conversation at the same instant (a user's two quick messages, spread over both by
+the proxy) can both read the same lock: one ticket is lost, or both get the same number, and
+both turns run at once on the same conversation. Here every change of a lock is one Redis
+transaction (WATCH, then MULTI/EXEC, again if another server changed the lock in between).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
+import redis
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
@@ -37,26 +46,66 @@ class KeepAliveRedisLockStore(RedisLockStore):
         super().__init__(**kwargs)
         self._lifetimes: dict[tuple[str, int], float] = {}
 
+    def _change(self, conversation_id: str,
+                change: Callable[[TicketLock | None], tuple[Any, TicketLock | None]]) -> Any:
+        """Apply `change` to the stored lock atomically; it returns (result, lock to store, or
+        None to delete it). Retried when another server changed the lock meanwhile."""
+        key = self.key_prefix + conversation_id
+        with self.red.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    lock = TicketLock.from_dict(json.loads(raw)) if raw else None
+                    result, new = change(lock)
+                    pipe.multi()
+                    if new is None:
+                        pipe.delete(key)
+                    else:
+                        pipe.set(key, new.dumps())
+                    pipe.execute()
+                    return result
+                except redis.WatchError:
+                    continue
+
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        ticket = super().issue_ticket(conversation_id, lock_lifetime)
+        def take(lock: TicketLock | None) -> tuple[int, TicketLock]:
+            lock = lock or self.create_lock(conversation_id)
+            return lock.issue_ticket(lock_lifetime), lock
+
+        try:
+            ticket = self._change(conversation_id, take)
+        except Exception as e:  # as Rasa: the channel turns it into a clear reply
+            raise LockError(f"Error while acquiring lock. Error:\n{e}") from e
         self._lifetimes[(conversation_id, ticket)] = lock_lifetime
         return ticket
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
+        """Rasa's `cleanup`: give the ticket back; delete the lock if no one else waits."""
         self._lifetimes.pop((conversation_id, ticket_number), None)
-        super().cleanup(conversation_id, ticket_number)
+
+        def release(lock: TicketLock | None) -> tuple[None, TicketLock | None]:
+            if lock is None:
+                return None, None
+            lock.remove_ticket_for(ticket_number)
+            return None, lock if lock.is_someone_waiting() else None
+
+        self._change(conversation_id, release)
 
     def _renew(self, conversation_id: str, ticket: int) -> None:
-        """Rasa's `update_lock` (drop expired tickets, save), also renewing our ticket."""
-        lock: TicketLock | None = self.get_lock(conversation_id)
-        if not lock:
-            return
-        lock.remove_expired_tickets()
+        """Rasa's `update_lock` (drop expired tickets), also renewing our ticket."""
         lifetime = self._lifetimes.get((conversation_id, ticket), LOCK_LIFETIME)
-        for waiting in lock.tickets:
-            if waiting.number == ticket:
-                waiting.expires = max(waiting.expires, time.time() + lifetime)
-        self.save_lock(lock)
+
+        def renew(lock: TicketLock | None) -> tuple[None, TicketLock | None]:
+            if lock is None:
+                return None, None
+            lock.remove_expired_tickets()
+            for waiting in lock.tickets:
+                if waiting.number == ticket:
+                    waiting.expires = max(waiting.expires, time.time() + lifetime)
+            return None, lock
+
+        self._change(conversation_id, renew)
 
     async def _acquire_lock(self, conversation_id: str, ticket: int,
                             wait_time_in_seconds: float) -> TicketLock:

@@ -1,6 +1,7 @@
 """bot/lock_store.py against the machine's Redis: after a replica dies holding a conversation's
 ticket, the next message of that conversation is served once the dead ticket expires, where
-Rasa's own Redis lock store leaves it waiting for a ticket that expired with the dead one."""
+Rasa's own Redis lock store leaves it waiting for a ticket that expired with the dead one; and
+servers taking tickets for one conversation at the same instant all get distinct ones."""
 
 from __future__ import annotations
 
@@ -74,3 +75,34 @@ def test_rasa_builds_it_from_the_endpoints_written_for_redis_url() -> None:
     store = LockStore.create(EndpointConfig.from_dict(config))
     assert isinstance(store, KeepAliveRedisLockStore)
     assert store.red.connection_pool.connection_kwargs["db"] == DB
+
+
+def tickets_taken_at_once(store_class: type, threads: int = 8, each: int = 25) -> list[int]:
+    """Several servers (one store and Redis connection each) take tickets for one
+    conversation at the same time; returns every ticket number handed out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    conversation = f"race-{uuid.uuid4().hex[:8]}"
+    stores = [store_class(host="127.0.0.1", port=6379, db=DB) for _ in range(threads)]
+
+    def take(store: RedisLockStore) -> list[int]:
+        return [store.issue_ticket(conversation, 30) for _ in range(each)]
+
+    with ThreadPoolExecutor(threads) as pool:
+        numbers = [n for batch in pool.map(take, stores) for n in batch]
+    lock = stores[0].get_lock(conversation)
+    stores[0].delete_lock(conversation)
+    assert lock is not None and len(lock.tickets) == len(set(numbers)), "tickets were lost"
+    return numbers
+
+
+def test_tickets_taken_at_once_by_several_servers_are_all_distinct() -> None:
+    numbers = tickets_taken_at_once(KeepAliveRedisLockStore)
+    assert sorted(numbers) == list(range(len(numbers)))
+
+
+def test_rasas_own_store_hands_out_the_same_ticket_twice_under_that_load() -> None:
+    """What the transactions fix, shown on Rasa's class: two turns of one conversation would
+    run at once."""
+    numbers = tickets_taken_at_once(RedisLockStore)
+    assert len(set(numbers)) < len(numbers)
