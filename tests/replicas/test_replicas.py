@@ -261,3 +261,49 @@ def test_replicas_share_conversations_through_a_restart(replicas, database):
         for seq in range(len(SCRIPT)):
             got = [r.get("text") or "" for r in client.replies[(sender, seq)]]
             assert turns[seq] == got, (sender, seq, turns[seq], got)
+
+
+def test_two_messages_of_one_conversation_at_both_servers_at_once(replicas, database):
+    """A user's two quick messages, spread over both servers by the proxy: each is answered
+    and stored once, and the two turns run one after the other, not interleaved."""
+    senders = [f"replica-pair-{uuid.uuid4().hex[:8]}" for _ in range(20)]
+    texts = {"a": "hello", "b": "what is the vat rate on imports"}
+    replies: dict[tuple[str, str], list[dict]] = {}
+    barrier = threading.Barrier(2 * len(senders))
+
+    def post(sender: str, server: str) -> None:
+        body = json.dumps({"sender": sender, "message": texts[server],
+                           "message_id": f"{sender}-{server}"}).encode()
+        request = urllib.request.Request(
+            f"{replicas[server].rasa_url}/webhooks/rest/webhook", data=body,
+            headers={"Content-Type": "application/json"})
+        barrier.wait(30)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            replies[(sender, server)] = json.loads(response.read())
+
+    with ThreadPoolExecutor(max_workers=2 * len(senders)) as pool:
+        list(pool.map(lambda job: post(*job), [(s, x) for s in senders for x in "ab"]))
+
+    events = stored_events(database, senders)
+    for sender in senders:
+        for server in "ab":
+            got = [r.get("text") or "" for r in replies[(sender, server)]]
+            assert got and not any(APOLOGY in t for t in got), (sender, server, got)
+        stream = events[sender]
+        users = [e for e in stream if e["type"] == "user"]
+        assert sorted(e["message_id"] for e in users) == [f"{sender}-a", f"{sender}-b"]
+        # Turn by turn: each user message, then exactly the replies its client got, and the
+        # bot listening again before the next user message.
+        turns: list[tuple[str, list[str]]] = []
+        for i, e in enumerate(stream):
+            if e["type"] == "user":
+                if turns:
+                    assert stream[i - 1]["type"] == "action" and \
+                        stream[i - 1]["name"] == "action_listen", (sender, stream[i - 1])
+                turns.append((e["message_id"][-1], []))
+            elif e["type"] == "bot" and turns:
+                turns[-1][1].append(e.get("text") or "")
+        for server, texts_stored in turns:
+            assert texts_stored == [r.get("text") or "" for r in replies[(sender, server)]]
+        keys = [json.dumps(e, sort_keys=True) for e in stream]
+        assert len(keys) == len(set(keys)), f"duplicated events for {sender}"
