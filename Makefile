@@ -52,7 +52,7 @@ report: setup
 
 ## make bench: train config.yml and Rasa's stock configuration, load-test five set-ups (about 20 min).
 bench: setup
-	@$(PY) -m bot.bench
+	@$(PY) -m bot bench
 
 lint: setup
 	$(PY) -m ruff check .

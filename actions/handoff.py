@@ -22,15 +22,21 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.tickets import create_ticket, post_webhook, transcript
-from bot.redact import MASK
+from bot.appdb.tickets import create_ticket, post_webhook, transcript
+from bot.names import (
+    CANCEL_HANDOVER_ACTION,
+    CREATE_TICKET_ACTION,
+    HANDOVER_CONTACT,
+    HANDOVER_NAME,
+    HANDOVER_QUESTION,
+    START_HANDOVER_ACTION,
+    STOP,
+    VALIDATE_HANDOVER_FORM,
+)
+from bot.privacy import MASK
 
 logger = logging.getLogger(__name__)
 
-FORM = "handover_form"
-SLOT_NAME = "handover_name"
-SLOT_QUESTION = "handover_question"
-SLOT_CONTACT = "handover_contact"
 REQUESTED_SLOT = "requested_slot"
 MAX_TEXT = 1000
 
@@ -89,7 +95,7 @@ def clean_question(text: str) -> str | None:
 
 
 def _kb():
-    from bot.knowledge_store import get_knowledge
+    from bot.content.live import get_knowledge
 
     return get_knowledge()
 
@@ -107,10 +113,10 @@ class ValidateHandoverForm(FormValidationAction):
     """Takes the asked-for slot from the reply (anything but "stop") and checks it."""
 
     def name(self) -> str:
-        return "validate_handover_form"
+        return VALIDATE_HANDOVER_FORM
 
     def _answer_for(self, slot: str, tracker: Tracker) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED_SLOT) != slot or _intent(tracker) == "stop":
+        if tracker.get_slot(REQUESTED_SLOT) != slot or _intent(tracker) == STOP:
             return {}
         text = _text(tracker)
         if not text or text.startswith("/"):
@@ -119,37 +125,37 @@ class ValidateHandoverForm(FormValidationAction):
 
     async def extract_handover_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> dict[str, Any]:
-        return self._answer_for(SLOT_NAME, tracker)
+        return self._answer_for(HANDOVER_NAME, tracker)
 
     async def extract_handover_question(self, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        return self._answer_for(SLOT_QUESTION, tracker)
+        return self._answer_for(HANDOVER_QUESTION, tracker)
 
     async def extract_handover_contact(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: DomainDict) -> dict[str, Any]:
-        return self._answer_for(SLOT_CONTACT, tracker)
+        return self._answer_for(HANDOVER_CONTACT, tracker)
 
     def validate_handover_name(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         name = clean_name(value)
         if name is None:
             dispatcher.utter_message(text=_kb().message("handoff_invalid_name"))
-        return {SLOT_NAME: name}
+        return {HANDOVER_NAME: name}
 
     def validate_handover_question(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         question = clean_question(value)
         if question is None:
             dispatcher.utter_message(text=_kb().message("handoff_invalid_question"))
-        return {SLOT_QUESTION: question}
+        return {HANDOVER_QUESTION: question}
 
     def validate_handover_contact(self, value: Any, dispatcher: CollectingDispatcher,
                                   tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         found = find_contact(value) if isinstance(value, str) and MASK not in value else None
         if found is None:
             dispatcher.utter_message(text=_kb().message("handoff_invalid_contact"))
-            return {SLOT_CONTACT: None}
-        return {SLOT_CONTACT: found[0]}
+            return {HANDOVER_CONTACT: None}
+        return {HANDOVER_CONTACT: found[0]}
 
 
 class _Ask(Action, ABC):
@@ -172,26 +178,26 @@ class _Ask(Action, ABC):
 
 
 class ActionAskHandoverName(_Ask):
-    slot_and_message = (SLOT_NAME, "handoff_ask_name")
+    slot_and_message = (HANDOVER_NAME, "handoff_ask_name")
 
 
 class ActionAskHandoverQuestion(_Ask):
-    slot_and_message = (SLOT_QUESTION, "handoff_ask_question")
+    slot_and_message = (HANDOVER_QUESTION, "handoff_ask_question")
 
 
 class ActionAskHandoverContact(_Ask):
-    slot_and_message = (SLOT_CONTACT, "handoff_ask_contact")
+    slot_and_message = (HANDOVER_CONTACT, "handoff_ask_contact")
 
 
 def _clear() -> list[EventType]:
-    return [SlotSet(SLOT_NAME, None), SlotSet(SLOT_QUESTION, None), SlotSet(SLOT_CONTACT, None)]
+    return [SlotSet(slot, None) for slot in (HANDOVER_NAME, HANDOVER_QUESTION, HANDOVER_CONTACT)]
 
 
 class ActionStartHandover(Action):
     """Says what will happen (and how to reach a person directly) before the form's questions."""
 
     def name(self) -> str:
-        return "action_start_handover"
+        return START_HANDOVER_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
@@ -203,14 +209,14 @@ class ActionCreateTicket(Action):
     """Creates the ticket in the turn the contact arrives, then replies with its number."""
 
     def name(self) -> str:
-        return "action_create_ticket"
+        return CREATE_TICKET_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:
         kb = _kb()
-        name = tracker.get_slot(SLOT_NAME)
-        question = tracker.get_slot(SLOT_QUESTION)
-        contact = find_contact(tracker.get_slot(SLOT_CONTACT) or "")
+        name = tracker.get_slot(HANDOVER_NAME)
+        question = tracker.get_slot(HANDOVER_QUESTION)
+        contact = find_contact(tracker.get_slot(HANDOVER_CONTACT) or "")
         if not name or not question or contact is None:
             # Only possible if the slots came back from the store masked (an earlier turn).
             dispatcher.utter_message(text=kb.message("handoff_failed"))
@@ -232,7 +238,7 @@ class ActionCancelHandover(Action):
     """"stop" during the form: nothing is stored."""
 
     def name(self) -> str:
-        return "action_cancel_handover"
+        return CANCEL_HANDOVER_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[EventType]:

@@ -13,8 +13,22 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.knowledge import INTENT_PREFIX, KnowledgeBase
-from bot.knowledge_store import get_knowledge
+from bot.content.knowledge import INTENT_PREFIX, KnowledgeBase
+from bot.content.live import get_knowledge
+from bot.names import (
+    ANSWER_ACTION,
+    ASK_CAPABILITIES,
+    BROWSE_ACTION,
+    CATEGORY_ENTITY,
+    CHECK_DECLARATION_STATUS,
+    CLARIFY_ACTION,
+    HANDOVER_FORM,
+    NLU_FALLBACK,
+    OUT_OF_SCOPE,
+    REPLY_ACTION,
+    REQUEST_HUMAN,
+    SOMETHING_ELSE,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -23,12 +37,11 @@ SUGGESTION_MIN_CONFIDENCE = 0.05
 MAX_SUGGESTIONS = 3
 # Intents that count as "the bot did not understand" for the hand-over rule; "something else"
 # (the user declining the suggestions) neither counts nor breaks the run.
-NOT_UNDERSTOOD = {"nlu_fallback", "out_of_scope"}
-TRANSPARENT = {"something_else"}
+NOT_UNDERSTOOD = {NLU_FALLBACK, OUT_OF_SCOPE}
+TRANSPARENT = {SOMETHING_ELSE}
 # "Did this help?" follows the 1st knowledge answer of a session, then every Nth one (4th,
 # 7th...): enough votes for the support unit without asking on every turn. Not inside a form.
 FEEDBACK_EVERY_N_ANSWERS = 3
-HANDOVER_FORM = "handover_form"
 
 
 def _button(title: str, payload: str) -> dict[str, str]:
@@ -58,7 +71,7 @@ class ActionAnswerKnowledge(Action):
     """Answer the knowledge entry named by the latest intent, offering related entries."""
 
     def name(self) -> str:
-        return "action_answer_knowledge"
+        return ANSWER_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,7 +103,7 @@ def offer_feedback(tracker: Tracker) -> bool:
     for event in reversed(tracker.events):
         if event.get("event") == "session_started":
             break
-        if event.get("event") == "action" and event.get("name") == "action_answer_knowledge":
+        if event.get("event") == "action" and event.get("name") == ANSWER_ACTION:
             earlier += 1
     return earlier % FEEDBACK_EVERY_N_ANSWERS == 0
 
@@ -122,26 +135,26 @@ class ActionReply(Action):
     """The bot's own messages (greeting, thanks, hand-over...), by the latest intent."""
 
     def name(self) -> str:
-        return "action_reply"
+        return REPLY_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[dict[str, Any]]:
         kb = get_knowledge()
         intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        if intent == "ask_capabilities":
-            buttons = [_button(c.name, f'/browse_category{{"category": "{c.name}"}}')
+        if intent == ASK_CAPABILITIES:
+            buttons = [_button(c.name, f'/browse_category{{CATEGORY_ENTITY: "{c.name}"}}')
                        for c in kb.categories if c.entry_ids]
-            if "check_declaration_status" in domain.get("intents", []):
+            if CHECK_DECLARATION_STATUS in domain.get("intents", []):
                 buttons.append(_button(kb.message("check_status_button"),
                                        "/check_declaration_status"))
             dispatcher.utter_message(text=kb.message("capabilities"), buttons=buttons)
             return []
-        if intent in ("out_of_scope", "something_else") and _consecutive_not_understood(
+        if intent in (OUT_OF_SCOPE, SOMETHING_ELSE) and _consecutive_not_understood(
             tracker
         ) >= 2:
             return _hand_over(dispatcher, kb)
-        key = {"request_human": "handoff"}.get(intent, intent)
-        text = kb.message(key) or kb.message("something_else")
+        key = {REQUEST_HUMAN: "handoff"}.get(intent, intent)
+        text = kb.message(key) or kb.message(SOMETHING_ELSE)
         dispatcher.utter_message(text=text)
         return []
 
@@ -150,7 +163,7 @@ class ActionClarify(Action):
     """Not sure: offer the likeliest topics as buttons instead of guessing."""
 
     def name(self) -> str:
-        return "action_clarify"
+        return CLARIFY_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[dict[str, Any]]:
@@ -169,7 +182,7 @@ class ActionClarify(Action):
             if len(buttons) == MAX_SUGGESTIONS:
                 break
         if not buttons:
-            dispatcher.utter_message(text=kb.message("out_of_scope"))
+            dispatcher.utter_message(text=kb.message(OUT_OF_SCOPE))
             return []
         buttons.append(_button(kb.message("something_else_button"), "/something_else"))
         dispatcher.utter_message(text=kb.message("clarify"), buttons=buttons)
@@ -180,12 +193,12 @@ class ActionBrowseCategory(Action):
     """List a category's questions as buttons (reached from the "what can you do" menu)."""
 
     def name(self) -> str:
-        return "action_browse_category"
+        return BROWSE_ACTION
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[dict[str, Any]]:
         kb = get_knowledge()
-        wanted = next(tracker.get_latest_entity_values("category"), None)
+        wanted = next(tracker.get_latest_entity_values(CATEGORY_ENTITY), None)
         category = next((c for c in kb.categories
                          if wanted and c.name.lower() == str(wanted).lower()), None)
         if category is None:
@@ -198,6 +211,6 @@ class ActionBrowseCategory(Action):
 
 def _as_capabilities(tracker: Tracker) -> Tracker:
     latest = dict(tracker.latest_message)
-    latest["intent"] = {"name": "ask_capabilities", "confidence": 1.0}
+    latest["intent"] = {"name": ASK_CAPABILITIES, "confidence": 1.0}
     return Tracker(tracker.sender_id, tracker.slots, latest, tracker.events, tracker.paused,
                    tracker.followup_action, tracker.active_loop, tracker.latest_action_name)

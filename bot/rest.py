@@ -1,115 +1,13 @@
-"""The REST channel with limits at the door (`/webhooks/rest/webhook`, used by the web widget).
+"""Deprecated class path, kept for one release: operators' own credentials.yml or
+endpoints.yml may still name it. The class lives in `bot.channels.rest`."""
 
-Rasa's own `RestInput` trusts its input: a body that is not JSON, not UTF-8 or not an object
-ends in a 500 or an HTML error page, a 100,000-character message goes through the whole NLU
-pipeline, nothing limits how fast one sender may post, and when an action server is down or
-hangs the user gets an empty answer (after up to five minutes). `GuardedRestInput` keeps the
-channel name `rest` (same URL, same replies) and adds:
+import warnings
 
-- 400 with a JSON error for a body that is not UTF-8 JSON, not an object, lacks `sender` or
-  `message`, has a non-string message or an empty one;
-- 413 for a body over `max_body_bytes` or a message over `max_message_chars`;
-- 429 with `Retry-After` above `rate_limit_per_minute` messages per sender (sliding minute),
-  or when a sender already has `max_pending_per_sender` messages being answered;
-- an optional `message_id`: a message sent again with the same id is answered from the store
-  instead of being run twice (bot/idempotency.py);
-- a clear "technical problem" reply (HTTP 200, like any answer) when a custom action failed
-  during the turn, the turn raised, or it took longer than `reply_timeout_seconds`.
+from bot.channels.rest import GuardedRestInput
 
-Every limit is set in the channel's credentials (the launcher writes them from MAX_MESSAGE_CHARS,
-MAX_BODY_BYTES, RATE_LIMIT_PER_MINUTE, MAX_PENDING_PER_SENDER, REPLY_TIMEOUT_SECONDS); 0 turns a
-limit off. Rate limits are per Rasa process: with replicas behind a proxy, also limit per client
-address at the proxy (deploy/nginx.conf).
-"""
+NEW = "bot.channels.rest.GuardedRestInput"
+warnings.warn(f"{__name__}.GuardedRestInput is deprecated: name {NEW} in your "
+              "configuration",
+              DeprecationWarning, stacklevel=2)
 
-from __future__ import annotations
-
-import logging
-import os
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.core.channels.rest import RestInput
-from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
-
-from bot import idempotency, rasa_speedups
-from bot.rest_limits import (
-    SETTINGS,
-    BadRequest,
-    Limits,
-    SenderLimiter,
-    parse_body,
-    settings_from_env,
-)
-from bot.turns import install_failure_filter, run_turn, technical_problem_text
-
-logger = logging.getLogger(__name__)
-
-# The Rasa server imports this channel at start-up: apply the measured fixes
-# (bot/rasa_speedups.py) and answer repeated messages once (bot/idempotency.py).
-rasa_speedups.install()
-idempotency.install()
-
-class GuardedRestInput(RestInput):
-    """Rasa's REST channel (same name and URL) with input checks, rate limits and a timeout."""
-
-    @classmethod
-    def name(cls) -> str:
-        return "rest"
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedRestInput:
-        merged = settings_from_env(os.environ)
-        merged.update({k: v for k, v in (credentials or {}).items() if v is not None})
-        unknown = set(merged) - {key for key, _, _ in SETTINGS}
-        if unknown:
-            raise ValueError(f"unknown REST channel settings: {', '.join(sorted(unknown))}")
-        return cls(Limits(**{k: type(getattr(Limits, k))(v) for k, v in merged.items()}))
-
-    def __init__(self, limits: Limits | None = None) -> None:
-        self.limits = limits or Limits()
-        self.limiter = SenderLimiter(self.limits.rate_limit_per_minute,
-                                     self.limits.max_pending_per_sender)
-        install_failure_filter()
-
-    async def _answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      fields: dict[str, Any]) -> list[dict[str, Any]]:
-        collector = CollectingOutputChannel()
-        message = UserMessage(fields["message"], collector, fields["sender"],
-                              input_channel=fields["input_channel"] or self.name(),
-                              metadata=fields["metadata"], message_id=fields.get("message_id"))
-        # A client's message id: a repeat of a message already answered is answered from the
-        # store, not run again (bot/idempotency.py).
-        setattr(message, idempotency.MARK, bool(fields.get("message_id")))
-        if await run_turn(on_new_message, message, self.limits.reply_timeout_seconds):
-            collector.messages.append({"recipient_id": fields["sender"],
-                                       "text": technical_problem_text()})
-        return collector.messages
-
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
-
-        @webhook.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @webhook.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            try:
-                fields = parse_body(request.body or b"", self.limits)
-                self.limiter.admit(fields["sender"])
-            except BadRequest as refused:
-                headers = {}
-                if "retry_after" in refused.extra:
-                    headers["Retry-After"] = str(refused.extra["retry_after"])
-                return response.json(refused.body(), status=refused.status, headers=headers)
-            self.limiter.started(fields["sender"])
-            try:
-                return response.json(await self._answer(on_new_message, fields))
-            finally:
-                self.limiter.finished(fields["sender"])
-
-        return webhook
+__all__ = ["GuardedRestInput"]

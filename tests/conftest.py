@@ -8,6 +8,8 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,41 +111,41 @@ def scratch_postgres():
 @pytest.fixture()
 def private_knowledge(tmp_path, monkeypatch) -> Path:
     """A copy of knowledge/ that the actions serve and a test may edit."""
-    from bot import knowledge_store
+    from bot.content import live
 
     target = tmp_path / "knowledge"
     shutil.copytree(ROOT / "knowledge", target)
     monkeypatch.setenv("KNOWLEDGE_DIR", str(target))
-    monkeypatch.setattr(knowledge_store, "_store", None)
+    monkeypatch.setattr(live, "_store", None)
     return target
 
 
 @pytest.fixture()
 def app_db(tmp_path, monkeypatch) -> str:
     """A fresh SQLite application database with every table created."""
-    from actions import db
+    from bot import appdb
 
     url = f"sqlite:///{tmp_path / 'app.db'}"
     monkeypatch.setenv("CUSTOMS_DB_URL", url)
     monkeypatch.delenv("CUSTOMS_DB_SCHEMA", raising=False)
-    db.dispose_engines()
-    db.init_db()
+    appdb.dispose_engines()
+    appdb.init_db()
     yield url
-    db.dispose_engines()
+    appdb.dispose_engines()
 
 
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
-    from bot import training
+    from bot.training import trainer
 
-    b = training.build()
-    model, _ = training.train(b)
+    b = trainer.build()
+    model, _ = trainer.train(b)
     return model
 
 
 @pytest.fixture(scope="session")
 def bot_server(trained_model, tmp_path_factory) -> BotServer:
-    from bot import launcher
+    from bot.ops import launcher
 
     tmp = tmp_path_factory.mktemp("bot")
     knowledge = tmp / "knowledge"
@@ -162,12 +164,7 @@ def bot_server(trained_model, tmp_path_factory) -> BotServer:
     for key in ("TRACKER_DB_URL", "REDIS_URL", "ACTION_SERVER_URL", "RASA_API_TOKEN"):
         os.environ.pop(key, None)
     env = launcher.environment(overrides)
-    if (ROOT / "actions" / "db.py").exists():
-        import subprocess
-        import sys
-
-        subprocess.run([sys.executable, "-m", "actions.db", "init"], cwd=ROOT, env=env,
-                       check=True)
+    subprocess.run([sys.executable, "-m", "bot", "db", "init"], cwd=ROOT, env=env, check=True)
     stack = launcher.Stack(model=trained_model, env=env, log_dir=tmp / "log", run_dir=tmp / "run")
     try:
         stack.start()

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from bot.redact import install_log_redaction, mask_tpin, redact_tpins, redact_value
+from bot.privacy import install_log_redaction, mask_tpin, redact_tpins, redact_value
 
 TPINS = ["1002003004", "2003004005", "3004005006"]
 
@@ -65,7 +65,7 @@ def test_tracker_store_rows_hold_no_tpin(tmp_path):
     from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot.tracker_store import RedactingSQLTrackerStore
+    from bot.stores.tracker_store import RedactingSQLTrackerStore
 
     domain = Domain.from_yaml(
         """
@@ -129,7 +129,7 @@ slots:
 
 
 def test_whole_second_timestamps_are_kept_as_numbers():
-    from bot.redact import redact_value
+    from bot.privacy import redact_value
 
     event = {"event": "user", "timestamp": 1795900000.0, "text": "tpin 1002003004",
              "metadata": {"n": 1002003004}}
@@ -139,7 +139,7 @@ def test_whole_second_timestamps_are_kept_as_numbers():
 
 
 def test_message_ids_are_kept_so_repeats_are_recognised():
-    from bot.redact import redact_value
+    from bot.privacy import redact_value
 
     event = {"event": "user", "message_id": "replica-8004594059-5", "text": "tpin 1002003004",
              "metadata": {"note": "id 8004594059"}}
@@ -153,7 +153,7 @@ def test_sqlite_store_uses_write_ahead_log(tmp_path):
 
     from rasa.shared.core.domain import Domain
 
-    from bot.tracker_store import RedactingSQLTrackerStore
+    from bot.stores.tracker_store import RedactingSQLTrackerStore
 
     db = tmp_path / "wal.db"
     store = RedactingSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(db))

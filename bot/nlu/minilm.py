@@ -97,7 +97,7 @@ def int8_model_file(cache_dir: Path | None = None) -> Path:
     import os
     import tempfile
 
-    from bot.paths import build_dir
+    from bot.settings.paths import build_dir
 
     cache_dir = cache_dir or build_dir() / "encoders"
     target = cache_dir / f"minilm-int8-{DERIVED_INT8_SHA256[:16]}.onnx"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.webserver import make_server
+from bot.ops.webserver import make_server
 from tests.browser.fake_rasa import FakeRasa
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,7 +89,8 @@ def page(new_page: Callable[..., object]) -> object:
 
 @pytest.fixture
 def serve_web() -> Iterator[Callable[[str], str]]:
-    """Factory: serve web/ with bot/webserver.py pointing at a given bot URL; returns page URL."""
+    """Factory: serve web/ with bot/ops/webserver.py pointing at a given bot URL; returns the
+    page URL."""
     servers = []
 
     def start(bot_url: str) -> str:

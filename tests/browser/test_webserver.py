@@ -1,4 +1,4 @@
-"""bot/webserver.py over real HTTP on loopback: what it serves, and what it refuses."""
+"""bot/ops/webserver.py over real HTTP on loopback: what it serves, and what it refuses."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.webserver import WEB_DIR, bot_origin, make_server, render_page
+from bot.ops.webserver import WEB_DIR, bot_origin, make_server, render_page
 
 Fetch = Callable[..., tuple[int, dict[str, str], bytes]]
 

@@ -1,7 +1,7 @@
 """The chat widget in real headless Chromium.
 
 Tests taking ``bot_server`` talk to the running assistant (trained model, action server, demo
-page served by bot/webserver.py). Tests taking ``fake_rasa`` check widget mechanics that the
+page served by bot/ops/webserver.py). Tests taking ``fake_rasa`` check widget mechanics that the
 real bot cannot be asked for on demand (5xx answers, slow answers, unsafe links).
 """
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from bot.knowledge import read_knowledge
+from bot.content.knowledge import read_knowledge
 
 pytestmark = pytest.mark.conversation
 
@@ -135,9 +135,9 @@ FOOTBALL = "who won the football match between zambia and malawi"
 
 
 def test_report_groups_three_out_of_scope_questions_with_a_valid_draft(bot_server, tmp_path):
-    from bot.paths import DATA_DIR
-    from bot.report import build_report, to_html, to_markdown
-    from bot.validate import validate
+    from bot.content.checks import validate
+    from bot.settings.paths import DATA_DIR
+    from bot.support.report import build_report, to_html, to_markdown
 
     kb, _ = read_knowledge(bot_server.knowledge_dir)
     sent: dict[str, str] = {}

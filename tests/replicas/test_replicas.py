@@ -7,11 +7,11 @@ Messages carry their position in `metadata.seq`, which Rasa stores in the user e
 own `message_id`, as the web widget sends it. A message whose request died with the killed
 server is sent again, with the same id, to the other server, as a user (or a proxy) would; if
 the dead server had already stored it, the other one answers it from the store
-(bot/idempotency.py), so every message is stored exactly once.
+(bot/patches/replay.py), so every message is stored exactly once.
 
 A conversation whose turn was running in the killed server stays locked until that ticket
 expires (TICKET_LOCK_LIFETIME); the messages waiting behind it keep their own tickets
-(bot/lock_store.py) and are answered then, within the reply timeout: no apology is allowed.
+(bot/stores/lock_store.py) and are answered then, within the reply timeout: no apology is allowed.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ SCRIPT = [
     ("what is the vat rate on imports", "a"),
 ]
 PHASES = [range(0, 4), range(4, 6), range(6, 8)]
-APOLOGY = "technical problem"  # bot/rest.py's reply when a turn could not be completed
+APOLOGY = "technical problem"  # bot/channels/rest.py's reply when a turn could not be completed
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def database():
 @pytest.fixture(scope="module")
 def replicas(trained_model, database, tmp_path_factory):
     """Stack "a" (action server + Rasa) and stack "b" (Rasa only, using a's action server)."""
-    from bot import launcher
+    from bot.ops import launcher
 
     tmp = tmp_path_factory.mktemp("replicas")
     action_port = str(free_port())
@@ -90,7 +90,7 @@ def replicas(trained_model, database, tmp_path_factory):
                                     "WEB_PORT": str(free_port())})
         stacks[name] = launcher.Stack(model=trained_model, env=env,
                                       log_dir=tmp / f"log-{name}", run_dir=tmp / f"run-{name}")
-    subprocess.run([sys.executable, "-m", "actions.db", "init"], cwd=ROOT,
+    subprocess.run([sys.executable, "-m", "bot", "db", "init"], cwd=ROOT,
                    env=stacks["a"].env, check=True, stdout=subprocess.DEVNULL)
     try:
         stacks["a"].start_actions()
@@ -225,7 +225,7 @@ def test_replicas_share_conversations_through_a_restart(replicas, database):
     assert client.resent == resent_before_restart, "the restarted server answered"
 
     # No apology: messages waiting behind the dead server's turn kept their tickets and were
-    # answered once it expired (bot/lock_store.py), within the reply timeout.
+    # answered once it expired (bot/stores/lock_store.py), within the reply timeout.
     assert client.apologised == set(), client.apologised
 
     # Every message answered; the TPIN, answered by the restarted server, found the reference

@@ -1,0 +1,70 @@
+"""One interface for declaration status lookups, whichever system answers them.
+
+`DECLARATION_BACKEND=sql` (default) reads the application database; `http` asks the customs
+system's REST API. Both return only what the user may see (status, lane, date of the last
+change) and answer "no match" identically for an unknown reference and a wrong TPIN.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+
+# ASYCUDA statuses (UNCTAD manual) and selectivity lanes.
+STATUSES = ("stored", "registered", "assessed", "paid", "query", "released", "cancelled")
+LANES = ("green", "yellow", "red", "blue")
+
+
+class StatusServiceUnavailable(Exception):
+    """The backend is down, slow or answered something unusable; the user should retry later."""
+
+
+@dataclass(frozen=True)
+class DeclarationStatus:
+    """What the entitled user may learn: no amounts, no goods, no party names."""
+
+    reference: str
+    status: str
+    lane: str | None
+    last_changed: datetime
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown declaration status {self.status!r}")
+        if self.lane is not None and self.lane not in LANES:
+            raise ValueError(f"unknown lane {self.lane!r}")
+
+
+class StatusBackend(ABC):
+    """Looks up a declaration for a (reference, TPIN) pair."""
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def lookup(self, reference: str, tpin: str) -> DeclarationStatus | None:
+        """The status if `tpin` is the declarant's or consignee's of `reference`, else None.
+
+        `reference` is canonical (see actions.declarations.reference). None means "no match"
+        for both an unknown reference and a wrong TPIN. Raises StatusServiceUnavailable when
+        the backend cannot answer.
+        """
+
+
+def backend_name() -> str:
+    return os.environ.get("DECLARATION_BACKEND", "sql").strip().lower() or "sql"
+
+
+def get_backend() -> StatusBackend:
+    """The backend chosen by `DECLARATION_BACKEND` (`sql` or `http`)."""
+    name = backend_name()
+    if name == "sql":
+        from actions.declarations.backends.sql import SqlStatusBackend
+
+        return SqlStatusBackend()
+    if name == "http":
+        from actions.declarations.backends.http import HttpStatusBackend
+
+        return HttpStatusBackend.from_env()
+    raise ValueError(f"DECLARATION_BACKEND must be 'sql' or 'http', not {name!r}")

@@ -1,0 +1,137 @@
+"""Declaration statuses from the customs system's REST API.
+
+The contract the customs IT team implements is docs/declaration-status-api.openapi.yml.
+
+The TPIN travels only in the JSON body of a POST, never in a URL, so it cannot end up in proxy
+or access logs. Connection errors and 5xx answers are retried with exponential back-off; a slow
+answer (read timeout) is not retried, so the user waits at most about one timeout for it.
+
+Environment (defaults in brackets):
+  CUSTOMS_API_URL      base URL, e.g. https://customs.example/api   (required for http)
+  CUSTOMS_API_TOKEN    bearer token sent in the Authorization header  [none]
+  CUSTOMS_API_TIMEOUT  seconds to connect and to wait for an answer   [5]
+  CUSTOMS_API_RETRIES  extra tries after a connection error or 5xx   [2]
+  CUSTOMS_API_BACKOFF  seconds before the first retry, doubled each time [0.5]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from actions.declarations.backends.base import (
+    DeclarationStatus,
+    StatusBackend,
+    StatusServiceUnavailable,
+)
+from bot.settings.env import env_number
+
+logger = logging.getLogger(__name__)
+
+LOOKUP_PATH = "/v1/declarations/status-lookup"
+RETRY_STATUS = frozenset({500, 502, 503, 504})
+
+
+def _env_float(name: str, default: float) -> float:
+    return env_number(name, default)
+
+
+class HttpStatusBackend(StatusBackend):
+    """Calls `POST {base_url}/v1/declarations/status-lookup` with `{reference, tpin}`."""
+
+    name = "http"
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        timeout: float = 5.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not base_url:
+            raise ValueError("CUSTOMS_API_URL is required when DECLARATION_BACKEND=http")
+        self.url = base_url.rstrip("/") + LOOKUP_PATH
+        self.token = token
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.session = session or requests.Session()
+        self.sleep = sleep
+
+    @classmethod
+    def from_env(cls) -> HttpStatusBackend:
+        return cls(
+            base_url=os.environ.get("CUSTOMS_API_URL", "").strip(),
+            token=os.environ.get("CUSTOMS_API_TOKEN", "").strip() or None,
+            timeout=_env_float("CUSTOMS_API_TIMEOUT", 5.0),
+            retries=int(_env_float("CUSTOMS_API_RETRIES", 2)),
+            backoff=_env_float("CUSTOMS_API_BACKOFF", 0.5),
+        )
+
+    def _post(self, reference: str, tpin: str) -> requests.Response:
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        body = {"reference": reference, "tpin": tpin}
+        for attempt in range(self.retries + 1):
+            last_try = attempt == self.retries
+            try:
+                response = self.session.post(
+                    self.url, json=body, headers=headers, timeout=self.timeout
+                )
+            except requests.exceptions.ReadTimeout as error:
+                logger.error("customs API too slow (> %ss)", self.timeout)
+                raise StatusServiceUnavailable("customs API timed out") from error
+            except requests.exceptions.RequestException as error:
+                # Connection refused or reset, DNS failure, connect timeout: worth a retry.
+                logger.warning("customs API unreachable (try %d): %s", attempt + 1,
+                               type(error).__name__)
+                if last_try:
+                    raise StatusServiceUnavailable("customs API unreachable") from error
+            else:
+                if response.status_code not in RETRY_STATUS:
+                    return response
+                logger.warning("customs API answered %d (try %d)", response.status_code,
+                               attempt + 1)
+                if last_try:
+                    raise StatusServiceUnavailable(f"customs API error {response.status_code}")
+            self.sleep(self.backoff * (2**attempt))
+        raise StatusServiceUnavailable("customs API unreachable")  # pragma: no cover
+
+    def lookup(self, reference: str, tpin: str) -> DeclarationStatus | None:
+        response = self._post(reference, tpin)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            # 400 (contract mismatch), 401/403 (token), 429 (their rate limit): not the user's
+            # fault and nothing the user can fix by retyping.
+            logger.error("customs API answered %d to a status lookup", response.status_code)
+            raise StatusServiceUnavailable(f"customs API answered {response.status_code}")
+        return _parse_status(response, reference)
+
+
+def _parse_status(response: requests.Response, reference: str) -> DeclarationStatus:
+    """Only the documented fields are read; anything else in the answer is ignored."""
+    try:
+        data: Any = response.json()
+        if not isinstance(data, dict):
+            raise ValueError("the answer is not a JSON object")
+        if data.get("reference") != reference:
+            raise ValueError("the answer is about another reference")
+        changed = datetime.fromisoformat(str(data["last_changed"]).replace("Z", "+00:00"))
+        if changed.tzinfo is None:
+            raise ValueError("last_changed has no time zone")
+        lane = data.get("lane")
+        return DeclarationStatus(reference, str(data["status"]), lane, changed)
+    except (ValueError, KeyError, TypeError) as error:
+        logger.error("customs API answer unusable: %s", error)
+        raise StatusServiceUnavailable("customs API answer unusable") from error

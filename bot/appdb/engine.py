@@ -1,0 +1,103 @@
+"""The application database: one SQLAlchemy engine for declarations, attempts, tickets, votes.
+
+SQLite by default (a file under `var/`, nothing to install), PostgreSQL or any SQLAlchemy URL
+through `CUSTOMS_DB_URL`. The tables are declared in `bot.appdb.models`; creating them is one
+explicit step, `python -m bot db init`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
+
+from bot.settings.paths import ROOT
+
+DEFAULT_DB_FILE = ROOT / "var" / "customs.db"
+
+
+Base = declarative_base()
+
+_lock = threading.Lock()
+_engines: dict[tuple[str, str | None], Engine] = {}
+_sessions: dict[tuple[str, str | None], sessionmaker] = {}
+
+
+def database_url() -> str:
+    """`CUSTOMS_DB_URL`, or the SQLite file `var/customs.db` of the repository."""
+    url = os.environ.get("CUSTOMS_DB_URL", "").strip()
+    if url:
+        return url
+    DEFAULT_DB_FILE.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_DB_FILE}"
+
+
+def database_schema() -> str | None:
+    """`CUSTOMS_DB_SCHEMA`: a PostgreSQL schema to keep the tables in (tests use their own)."""
+    return os.environ.get("CUSTOMS_DB_SCHEMA", "").strip() or None
+
+
+def _make_engine(url: str, schema: str | None) -> Engine:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            future=True,
+            hide_parameters=True,  # error messages must not carry a TPIN from a query
+            connect_args={"check_same_thread": False, "timeout": 15},
+        )
+    else:
+        engine = sa.create_engine(
+            url, future=True, hide_parameters=True, pool_pre_ping=True, pool_size=5
+        )
+    if schema:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+            raise ValueError("CUSTOMS_DB_SCHEMA must be lower-case letters, digits and _")
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        engine = engine.execution_options(schema_translate_map={None: schema})
+    return engine
+
+
+def get_engine() -> Engine:
+    """The engine for the current `CUSTOMS_DB_URL` / `CUSTOMS_DB_SCHEMA` (one per process)."""
+    key = (database_url(), database_schema())
+    with _lock:
+        if key not in _engines:
+            _engines[key] = _make_engine(*key)
+            _sessions[key] = sessionmaker(bind=_engines[key], future=True, expire_on_commit=False)
+        return _engines[key]
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests switch databases through the environment)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _sessions.clear()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    get_engine()
+    factory = _sessions[(database_url(), database_schema())]
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

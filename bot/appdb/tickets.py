@@ -1,0 +1,172 @@
+"""Hand-over tickets: a conversation the bot passes to a person, kept in the application database.
+
+A ticket holds what staff need to call back (name, contact in clear: that is its purpose), the
+question and the conversation transcript with TPINs masked. Its number (`HT-2026-00042`) is what
+the user quotes when they follow up. New tickets can be posted to a helpdesk system:
+
+  TICKET_WEBHOOK_URL      unset: no post. Set: each new ticket is POSTed there as JSON.
+  TICKET_WEBHOOK_TOKEN    optional; sent as `Authorization: Bearer <token>`.
+  TICKET_WEBHOOK_TIMEOUT  seconds [5]. A slow or failing helpdesk never loses the ticket: it is
+                          stored first, and the outcome of the post is kept on the ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+
+from bot.appdb.engine import session_scope
+from bot.appdb.models import Ticket
+from bot.privacy import redact_tpins
+
+logger = logging.getLogger(__name__)
+
+NUMBER_PREFIX = "HT"
+DEFAULT_WEBHOOK_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket detached from its session, for actions and the CLI."""
+
+    number: str
+    created_at: datetime
+    conversation_id: str
+    name: str
+    contact: str
+    contact_kind: str
+    question: str
+    transcript: str
+    status: str
+    webhook_status: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["created_at"] = self.created_at.isoformat()
+        return data
+
+
+def _view(row: Ticket) -> TicketView:
+    created = row.created_at
+    if created.tzinfo is None:  # SQLite drops the zone; every time stored is UTC
+        created = created.replace(tzinfo=timezone.utc)
+    return TicketView(row.number, created, row.conversation_id, row.name, row.contact,
+                      row.contact_kind, row.question, row.transcript, row.status,
+                      row.webhook_status)
+
+
+
+def ticket_number(ticket_id: int, created_at: datetime) -> str:
+    """Short, unique, easy to read over the phone: HT-<year>-<id, 5 digits>."""
+    return f"{NUMBER_PREFIX}-{created_at.year}-{ticket_id:05d}"
+
+
+def transcript(events: list[dict[str, Any]]) -> str:
+    """The conversation as `time  who: text` lines, TPINs masked (payload clicks shown as such)."""
+    lines = []
+    for event in events:
+        kind = event.get("event")
+        if kind not in ("user", "bot"):
+            continue
+        text = event.get("text") or ""
+        if kind == "user" and text.startswith("/"):
+            text = f"[clicked {text}]"
+        if not text:
+            continue
+        stamp = event.get("timestamp")
+        when = (datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+                if isinstance(stamp, (int, float)) else "")
+        who = "User" if kind == "user" else "Bot"
+        lines.append(f"{when}  {who}: {text}".strip())
+    return redact_tpins("\n".join(lines))
+
+
+def create_ticket(conversation_id: str, name: str, contact: str, contact_kind: str,
+                  question: str, transcript_text: str,
+                  now: datetime | None = None) -> TicketView:
+    """Store a ticket and give it its number; the question and transcript are TPIN-masked."""
+    created = now or datetime.now(timezone.utc)
+    with session_scope() as session:
+        row = Ticket(created_at=created, conversation_id=conversation_id, name=name,
+                     contact=contact, contact_kind=contact_kind,
+                     question=redact_tpins(question), transcript=redact_tpins(transcript_text),
+                     status="open")
+        session.add(row)
+        session.flush()  # assigns the id the number is made from
+        row.number = ticket_number(row.id, created)
+        view = _view(row)
+    return view
+
+
+def _set_webhook_status(number: str, status: str) -> None:
+    with session_scope() as session:
+        session.execute(sa.update(Ticket).where(Ticket.number == number)
+                        .values(webhook_status=status[:64]))
+
+
+def post_webhook(ticket: TicketView, env: dict[str, str] | None = None) -> str | None:
+    """POST the ticket to TICKET_WEBHOOK_URL; return the outcome kept on the ticket.
+
+    Never raises: the user already has their ticket number, and staff see failed posts in
+    `python -m bot tickets list` (column "helpdesk").
+    """
+    env = os.environ if env is None else env
+    url = (env.get("TICKET_WEBHOOK_URL") or "").strip()
+    if not url:
+        return None
+    headers = {"Content-Type": "application/json"}
+    token = (env.get("TICKET_WEBHOOK_TOKEN") or "").strip()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        timeout = float(env.get("TICKET_WEBHOOK_TIMEOUT") or DEFAULT_WEBHOOK_TIMEOUT)
+    except ValueError:
+        timeout = DEFAULT_WEBHOOK_TIMEOUT
+    try:
+        response = requests.post(url, json=ticket.as_json(), headers=headers, timeout=timeout)
+        status = "sent" if response.ok else f"failed: HTTP {response.status_code}"
+    except requests.RequestException as error:
+        status = f"failed: {type(error).__name__}"
+    if status != "sent":
+        logger.warning("ticket %s not posted to the helpdesk webhook (%s)", ticket.number, status)
+    try:
+        _set_webhook_status(ticket.number, status)
+    except Exception:  # the outcome is informative only
+        logger.exception("could not record the webhook outcome of ticket %s", ticket.number)
+    return status
+
+
+def list_tickets(status: str | None = None, since: datetime | None = None,
+                 limit: int | None = None) -> list[TicketView]:
+    """Tickets, newest first."""
+    query = sa.select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    if status:
+        query = query.where(Ticket.status == status)
+    if since:
+        query = query.where(Ticket.created_at >= since)
+    if limit:
+        query = query.limit(limit)
+    with session_scope() as session:
+        return [_view(row) for row in session.execute(query).scalars()]
+
+
+def get_ticket(number: str) -> TicketView | None:
+    with session_scope() as session:
+        row = session.execute(
+            sa.select(Ticket).where(Ticket.number == number.strip().upper())
+        ).scalar_one_or_none()
+        return _view(row) if row else None
+
+
+def set_status(number: str, status: str) -> bool:
+    """Mark a ticket (e.g. `closed`); False when there is no such ticket."""
+    with session_scope() as session:
+        result = session.execute(sa.update(Ticket).where(Ticket.number == number.strip().upper())
+                                 .values(status=status))
+        return result.rowcount > 0

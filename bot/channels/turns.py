@@ -1,0 +1,84 @@
+"""One user turn, run so that a failure is noticed and the user is told, on every channel.
+
+Rasa 3.6 swallows a failed custom action (it logs it and answers nothing), so without this a
+user whose message hit a broken action server or database would get silence. Channels run each
+turn through `run_turn`, and send `technical_problem_text()` when it reports a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+TECHNICAL_PROBLEM = (
+    "Sorry, I can't answer that right now because of a technical problem on our side. "
+    "Please try again in a few minutes."
+)
+# Rasa logs (and swallows) a failed custom action with this text; see `_ActionFailureFilter`.
+ACTION_FAILURE_LOG = "Encountered an exception while running action"
+
+_turn_failures: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "turn_failures", default=None)
+
+
+class _ActionFailureFilter(logging.Filter):
+    """Notes, for the turn being answered, that Rasa swallowed a failed custom action.
+
+    Rasa 3.6 logs the failure and carries on without the action's events, so the user would
+    get no answer at all; the channel reads the note and says there is a technical problem.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failures = _turn_failures.get()
+        if failures is not None and ACTION_FAILURE_LOG in str(record.msg):
+            failures.append(record.getMessage()[:200])
+        return True
+
+
+def install_failure_filter() -> None:
+    """Watch Rasa's processor log for swallowed action failures (idempotent)."""
+    target = logging.getLogger("rasa.core.processor")
+    if not any(isinstance(f, _ActionFailureFilter) for f in target.filters):
+        target.addFilter(_ActionFailureFilter())
+
+
+def technical_problem_text() -> str:
+    """The apology, with the contact centre from the knowledge base when it can be read."""
+    try:
+        from bot.content.live import get_knowledge
+
+        kb = get_knowledge()
+        text = kb.message("technical_problem")
+        if text:
+            return text
+        contact = kb.message("handoff")
+        return f"{TECHNICAL_PROBLEM} {contact}".strip()
+    except Exception:  # the apology must not fail too
+        logger.exception("knowledge base unavailable for the technical-problem reply")
+        return TECHNICAL_PROBLEM
+
+
+
+
+async def run_turn(on_new_message: Callable[[Any], Awaitable[Any]], message: Any,
+                   timeout: float | None) -> bool:
+    """Handle one message; True when it failed (an action failed, it raised, or timed out)."""
+    install_failure_filter()
+    failures: list[str] = []
+    token = _turn_failures.set(failures)
+    try:
+        await asyncio.wait_for(on_new_message(message), timeout or None)
+    except asyncio.TimeoutError:
+        logger.error("turn of %s took over %ss and was stopped", message.sender_id, timeout)
+        return True
+    except Exception:
+        logger.exception("turn of %s failed", message.sender_id)
+        return True
+    finally:
+        _turn_failures.reset(token)
+    return bool(failures)

@@ -1,0 +1,57 @@
+"""Dialogue names that several modules use: intents, actions, forms and slots.
+
+The domain (`domain/*.yml`) declares them for Rasa; Python refers to them only through these
+constants, and a test checks each one against the domain, so a rename cannot half-happen.
+"""
+
+from __future__ import annotations
+
+# Knowledge entries become intents `kb_<entry id>` (compiled from knowledge/).
+INTENT_PREFIX = "kb_"
+
+# Intents
+GREET = "greet"
+GOODBYE = "goodbye"
+THANK = "thank"
+BOT_CHALLENGE = "bot_challenge"
+ASK_CAPABILITIES = "ask_capabilities"
+REQUEST_HUMAN = "request_human"
+AFFIRM = "affirm"
+DENY = "deny"
+STOP = "stop"
+OUT_OF_SCOPE = "out_of_scope"
+BROWSE_CATEGORY = "browse_category"
+SOMETHING_ELSE = "something_else"
+CHECK_DECLARATION_STATUS = "check_declaration_status"
+FEEDBACK_HELPFUL = "feedback_helpful"
+FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
+NLU_FALLBACK = "nlu_fallback"  # Rasa's FallbackClassifier
+
+# Actions
+ANSWER_ACTION = "action_answer_knowledge"
+REPLY_ACTION = "action_reply"
+CLARIFY_ACTION = "action_clarify"
+BROWSE_ACTION = "action_browse_category"
+FEEDBACK_ACTION = "action_feedback"
+START_HANDOVER_ACTION = "action_start_handover"
+CREATE_TICKET_ACTION = "action_create_ticket"
+CANCEL_HANDOVER_ACTION = "action_cancel_handover"
+CHECK_DECLARATION_ACTION = "action_check_declaration"
+CANCEL_DECLARATION_ACTION = "action_cancel_declaration"
+SESSION_START_ACTION = "action_session_start"  # Rasa's
+
+# Forms and their validators
+HANDOVER_FORM = "handover_form"
+DECLARATION_FORM = "declaration_form"
+VALIDATE_HANDOVER_FORM = "validate_handover_form"
+VALIDATE_DECLARATION_FORM = "validate_declaration_form"
+
+# Slots
+HANDOVER_NAME = "handover_name"
+HANDOVER_QUESTION = "handover_question"
+HANDOVER_CONTACT = "handover_contact"
+DECLARATION_REFERENCE = "declaration_reference"
+DECLARATION_TPIN = "declaration_tpin"
+
+# Entities
+CATEGORY_ENTITY = "category"

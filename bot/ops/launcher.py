@@ -1,0 +1,198 @@
+"""Start and stop the running assistant: action server, Rasa server and web page.
+
+Used by `make run` and by the test suite, so that tests exercise the same start-up as users.
+Each child runs in its own process group; stopping (Ctrl-C, SIGTERM, or a test's teardown)
+ends every process that was started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.settings.credentials import build_credentials
+from bot.settings.endpoints import write_endpoints
+from bot.settings.errors import StartupError
+from bot.settings.paths import ROOT, build_dir, var_dir
+from bot.training.trainer import rasa_env
+
+DEFAULT_PORTS = {"RASA_PORT": "5005", "ACTION_PORT": "5055", "WEB_PORT": "8080"}
+
+
+def environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The process environment with every documented default filled in."""
+    env = rasa_env()
+    env.setdefault("PYTHONWARNINGS", "ignore")  # library deprecation noise, not for operators
+    for key, value in DEFAULT_PORTS.items():
+        env.setdefault(key, value)
+    env.update(overrides or {})
+    env.setdefault("BIND_HOST", "127.0.0.1")
+    web = f"http://localhost:{env['WEB_PORT']}"
+    web_ip = f"http://127.0.0.1:{env['WEB_PORT']}"
+    env.setdefault("WEB_ALLOWED_ORIGINS", f"{web} {web_ip}")
+    return env
+
+
+def rasa_command(env: dict[str, str], model: Path, run_dir: Path) -> list[str]:
+    """Write the effective endpoints and credentials into `run_dir`; the `rasa run` command.
+
+    One definition for `make run` and the containers (`python -m bot serve-rasa`)."""
+    endpoints = write_endpoints(env, run_dir / "endpoints.yml")
+    creds = run_dir / "credentials.yml"
+    creds.touch(mode=0o600, exist_ok=True)
+    os.chmod(creds, 0o600)  # channel tokens are in it
+    creds.write_text(yaml.safe_dump(build_credentials(env), sort_keys=False), "utf-8")
+    cmd = [sys.executable, "-m", "rasa", "run", "--model", str(model),
+           "--interface", env["BIND_HOST"], "--port", env["RASA_PORT"],
+           "--endpoints", str(endpoints), "--credentials", str(creds),
+           "--cors", *env["WEB_ALLOWED_ORIGINS"].split()]
+    if env.get("RASA_API_TOKEN"):
+        cmd += ["--enable-api", "--auth-token", env["RASA_API_TOKEN"]]
+    return cmd
+
+
+@dataclass
+class Stack:
+    """The running processes of one assistant."""
+
+    model: Path
+    env: dict[str, str]
+    log_dir: Path = field(default_factory=lambda: var_dir() / "log")
+    run_dir: Path = field(default_factory=lambda: build_dir() / "run")
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['RASA_PORT']}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['ACTION_PORT']}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://localhost:{self.env['WEB_PORT']}/"
+
+    def _spawn(self, name: str, cmd: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        self.procs[name] = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def start_actions(self) -> None:
+        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", self.env["ACTION_PORT"]])
+
+    def start_rasa(self) -> None:
+        self._spawn("rasa", rasa_command(self.env, self.model, self.run_dir))
+
+    def start_web(self) -> None:
+        bot_url = self.env.get("PUBLIC_BOT_URL") or f"http://localhost:{self.env['RASA_PORT']}"
+        self._spawn("web", [sys.executable, "-m", "bot", "web", "--host",
+                            self.env["BIND_HOST"], "--port", self.env["WEB_PORT"],
+                            "--bot-url", bot_url])
+
+    def check_ports(self) -> None:
+        """Refuse to start on a busy port: readiness checks would talk to someone else."""
+        for key in ("ACTION_PORT", "RASA_PORT", "WEB_PORT"):
+            port = int(self.env[key])
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((self.env.get("BIND_HOST", "127.0.0.1"), port))
+                except OSError:
+                    raise StartupError(
+                        f"port {port} ({key}) is already in use: is another assistant still "
+                        f"running? Stop it, or choose another port with {key}=...") from None
+
+    def start(self) -> None:
+        self.check_ports()
+        self.start_actions()
+        self.start_rasa()
+        self.start_web()
+
+    def _ready(self, url: str) -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        """Block until every server answers; raise with the log tail if one dies or stalls."""
+        checks = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/"}
+        if "web" in self.procs:
+            checks["web"] = self.web_url
+        deadline = time.monotonic() + timeout
+        pending = dict(checks)
+        while pending:
+            for name in list(pending):
+                proc = self.procs[name]
+                if proc.poll() is not None:
+                    raise StartupError(f"{name} exited with {proc.returncode}:\n"
+                                       + self.log_tail(name))
+                if self._ready(pending[name]):
+                    del pending[name]
+            if pending and time.monotonic() > deadline:
+                raise StartupError(f"{', '.join(pending)} not ready after {timeout:.0f}s:\n"
+                                   + "\n".join(self.log_tail(n) for n in pending))
+            time.sleep(0.5)
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        path = self.log_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text("utf-8", "replace").splitlines()[-lines:])
+
+    def stop_one(self, name: str, timeout: float = 10) -> None:
+        self._terminate([name], timeout)
+
+    def _terminate(self, names: list[str], timeout: float) -> None:
+        """SIGTERM each process group, wait up to `timeout` in all, then SIGKILL what is left."""
+        procs = [p for p in (self.procs.pop(n, None) for n in names) if p is not None]
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def stop(self) -> None:
+        """Stop every process started, even if interrupted again while stopping."""
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for sig in previous:
+                signal.signal(sig, signal.SIG_IGN)
+        except ValueError:  # not the main thread (e.g. a test helper): nothing to mask
+            previous = {}
+        try:
+            self._terminate(list(self.procs), timeout=10)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def supervise(self, interval: float = 1.0) -> list[str]:
+        """Block while every process runs; the names of those that stopped."""
+        while not (dead := self.dead()):
+            time.sleep(interval)
+        return dead
+
+    def dead(self) -> list[str]:
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]

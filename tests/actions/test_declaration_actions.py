@@ -1,0 +1,331 @@
+"""The declaration actions run the rasa-sdk way: a Tracker, a CollectingDispatcher, events."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.declarations.backends.base import StatusServiceUnavailable
+from actions.declarations.form import (
+    ActionCancelDeclaration,
+    ActionCheckDeclaration,
+    StatusTextError,
+    ValidateDeclarationForm,
+    load_status_texts,
+)
+from bot import appdb
+from bot.appdb.demo_data import seed_demo_declarations
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = {
+    **yaml.safe_load((ROOT / "domain" / "declarations.yml").read_text()),
+    "forms": yaml.safe_load((ROOT / "domain" / "declarations.yml").read_text())["forms"],
+}
+SETTINGS = yaml.safe_load((ROOT / "knowledge" / "settings.yml").read_text())
+TPINS = ("1002003004", "2003004005", "3004005006", "9999999999")
+
+
+@pytest.fixture(autouse=True)
+def app_db(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUSTOMS_DB_URL", f"sqlite:///{tmp_path / 'customs.db'}")
+    monkeypatch.delenv("CUSTOMS_DB_SCHEMA", raising=False)
+    monkeypatch.delenv("DECLARATION_BACKEND", raising=False)
+    for name in ("DECLARATION_MAX_FAILED_PER_CONVERSATION", "DECLARATION_MAX_FAILED_PER_REFERENCE"):
+        monkeypatch.delenv(name, raising=False)
+    appdb.dispose_engines()
+    appdb.init_db()
+    seed_demo_declarations()
+    yield
+    appdb.dispose_engines()
+
+
+def make_tracker(slots=None, text="", intent="inform", sender="chat-1", requested=None,
+                 form="declaration_form"):
+    slots = {"declaration_reference": None, "declaration_tpin": None,
+             "requested_slot": requested, **(slots or {})}
+    return Tracker.from_dict({
+        "sender_id": sender,
+        "slots": slots,
+        "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9},
+                           "entities": []},
+        "events": [{"event": "user", "text": text}, {"event": "action", "name": form}],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {"name": form} if form else {},
+        "latest_action_name": "action_listen",
+    })
+
+
+def run(action, tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
+    return events, [m.get("text") or "" for m in dispatcher.messages], dispatcher.messages
+
+
+def slot_events(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def lookup(reference, tpin, sender="chat-1"):
+    tracker = make_tracker({"declaration_reference": reference, "declaration_tpin": tpin},
+                           sender=sender, form=None)
+    return run(ActionCheckDeclaration(), tracker)
+
+
+# --- the lookup -------------------------------------------------------------------------------
+
+EXPECTED = [
+    ("2026 LSK C 10452", "1002003004", ["assessed", "pay"]),
+    ("2026 CHR C 20871", "1002003004", ["released", "green"]),
+    ("2026 KZL C 3310", "2003004005", ["red lane", "physical examination"]),
+    ("2026 NAK C 77", "2003004005", ["query", "submit", "invoice"]),
+    ("2026 KAS C 5120", "3004005006", ["registered", "assessment"]),
+    ("2025 LSK C 99881", "3004005006", ["cancelled"]),
+]
+
+
+@pytest.mark.parametrize("reference, tpin, words", EXPECTED)
+def test_each_demo_record(reference, tpin, words):
+    events, texts, messages = lookup(reference, tpin)
+    answer = texts[0].lower()
+    for word in words:
+        assert word in answer
+    assert reference.lower() in answer
+    assert "last change:" in answer
+    assert "******" + tpin[-4:] in texts[0]
+    assert all(tpin not in t for t in texts)
+    assert slot_events(events) == {"declaration_tpin": None, "declaration_reference": None}
+    assert "another declaration" in texts[1] and messages[1]["buttons"]
+
+
+@pytest.mark.parametrize("reference, tpin, words", EXPECTED)
+def test_answers_show_no_amounts_goods_or_names(reference, tpin, words):
+    import dataclasses
+    import re
+
+    from actions.declarations.backends.base import DeclarationStatus
+
+    fields = {f.name for f in dataclasses.fields(DeclarationStatus)}
+    assert fields == {"reference", "status", "lane", "last_changed"}
+    _, texts, _ = lookup(reference, tpin)
+    # Apart from the reference, the masked TPIN and the date, the answer holds no number.
+    rest = texts[0].replace(reference, "").replace("******" + tpin[-4:], "")
+    rest = re.sub(r"Last change: \d{1,2} [A-Z][a-z]+ \d{4}\.", "", rest)
+    assert not re.search(r"[0-9]", rest), rest
+
+
+def test_wrong_tpin_and_unknown_reference_identical():
+    wrong_tpin = lookup("2026 LSK C 10452", "9999999999", sender="a")
+    unknown_ref = lookup("2026 LSK C 99999", "9999999999", sender="b")
+    assert wrong_tpin[1] == unknown_ref[1]
+    assert wrong_tpin[0] == unknown_ref[0]
+    assert "******9999" in wrong_tpin[1][0]
+    assert "9999999999" not in " ".join(wrong_tpin[1])
+
+
+def test_limit_per_conversation_points_to_contact_centre():
+    for _ in range(2):
+        _, texts, _ = lookup("2026 LSK C 10452", "9999999999")
+        assert "couldn't find" in texts[0]
+    _, texts, _ = lookup("2026 LSK C 10452", "9999999999")  # third failure reaches the limit
+    assert "couldn't find" in texts[0] and SETTINGS["contact_phone"] in texts[0]
+    events, texts, _ = lookup("2026 LSK C 10452", "1002003004")  # even the right TPIN now
+    assert "for your security" in texts[0].lower()
+    assert SETTINGS["contact_phone"] in texts[0]
+    assert "assessed" not in texts[0]
+    assert slot_events(events)["declaration_tpin"] is None
+
+
+def test_limit_per_reference_across_fresh_conversations():
+    for i in range(5):
+        lookup("2026 CHR C 20871", f"900000000{i}", sender=f"fresh-{i}")
+    _, texts, _ = lookup("2026 CHR C 20871", "1002003004", sender="fresh-new")
+    assert "for your security" in texts[0].lower()
+    _, texts, _ = lookup("2026 LSK C 10452", "1002003004", sender="fresh-new")
+    assert "assessed" in texts[0]
+
+
+@pytest.mark.parametrize("fault", [StatusServiceUnavailable("down"), RuntimeError("bug")])
+def test_backend_outage_gives_clear_message(monkeypatch, fault):
+    class Broken:
+        name = "broken"
+
+        def lookup(self, reference, tpin):
+            raise fault
+
+    monkeypatch.setattr("actions.declarations.form.get_backend", lambda: Broken())
+    events, texts, _ = lookup("2026 LSK C 10452", "1002003004")
+    assert "unavailable" in texts[0] and "try again later" in texts[0]
+    assert SETTINGS["contact_phone"] in texts[0]
+    assert slot_events(events) == {"declaration_tpin": None, "declaration_reference": None}
+
+
+def test_http_backend_pointing_at_dead_port_gives_outage_message(monkeypatch):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("DECLARATION_BACKEND", "http")
+    monkeypatch.setenv("CUSTOMS_API_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("CUSTOMS_API_BACKOFF", "0")
+    _, texts, _ = lookup("2026 LSK C 10452", "1002003004")
+    assert "unavailable" in texts[0]
+
+
+def test_database_down_gives_outage_message(monkeypatch):
+    monkeypatch.setenv("CUSTOMS_DB_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/none")
+    appdb.dispose_engines()
+    _, texts, _ = lookup("2026 LSK C 10452", "1002003004")
+    assert "unavailable" in texts[0]
+
+
+def test_masked_tpin_is_not_looked_up():
+    events, texts, _ = lookup("2026 LSK C 10452", "******3004")
+    assert "again" in texts[0]
+    assert slot_events(events)["declaration_tpin"] is None
+
+
+# --- the form -------------------------------------------------------------------------------
+
+def validate(text, intent="inform", requested=None, slots=None):
+    return run(ValidateDeclarationForm(), make_tracker(slots, text, intent, requested=requested))
+
+
+def test_first_message_with_reference_and_tpin_fills_both():
+    events, texts, _ = validate("has LSK/2026/C/10452 been released? tpin 1002003004",
+                                intent="check_declaration_status")
+    assert slot_events(events) == {"declaration_reference": "2026 LSK C 10452",
+                                   "declaration_tpin": "1002003004"}
+    assert texts == []
+
+
+def test_first_message_with_reference_only():
+    events, _, _ = validate("has 2026 CHR C 20871 been released?", "check_declaration_status")
+    assert slot_events(events) == {"declaration_reference": "2026 CHR C 20871"}
+
+
+def test_tpin_before_reference_is_asked_again_later():
+    events, texts, _ = validate("check my declaration, tpin 1002003004",
+                                intent="check_declaration_status")
+    assert slot_events(events)["declaration_tpin"] is None
+    assert "reference" in texts[0]
+    assert all("1002003004" not in t for t in texts)
+
+
+def test_malformed_reference_reprompts_with_example():
+    events, texts, _ = validate("LSK 10452", requested="declaration_reference")
+    assert slot_events(events) == {"declaration_reference": None}
+    assert "2026 LSK C 10452" in texts[0] and "year" in texts[0]
+
+
+def test_reference_given_when_asked():
+    events, _, _ = validate("c10452 lsk 2026", intent="nlu_fallback",
+                            requested="declaration_reference")
+    assert slot_events(events) == {"declaration_reference": "2026 LSK C 10452"}
+
+
+@pytest.mark.parametrize("text, reason", [("12345", "has 5"), ("123456/78/9", "NRC")])
+def test_bad_tpin_reprompts(text, reason):
+    events, texts, _ = validate(text, requested="declaration_tpin",
+                                slots={"declaration_reference": "2026 LSK C 10452"})
+    assert slot_events(events) == {"declaration_tpin": None}
+    assert reason in texts[0] and "10-digit" in texts[0]
+
+
+def test_tpin_given_when_asked():
+    events, texts, _ = validate("100 200 3004", requested="declaration_tpin",
+                                slots={"declaration_reference": "2026 LSK C 10452"})
+    assert slot_events(events) == {"declaration_tpin": "1002003004"}
+    assert texts == []
+
+
+def test_masked_tpin_from_an_earlier_turn_counts_as_not_given():
+    events, texts, _ = validate("what documents do I need?", intent="kb_documents",
+                                requested="declaration_tpin",
+                                slots={"declaration_reference": "2026 LSK C 10452",
+                                       "declaration_tpin": "******3004"})
+    assert slot_events(events) == {"declaration_tpin": None}
+    assert texts == []
+
+
+@pytest.mark.parametrize("intent", ["kb_documents_needed", "kb_pay_duty", "greet", "stop"])
+def test_other_intents_are_ignored_without_error(intent):
+    events, texts, _ = validate("what documents do I need for an import?", intent=intent,
+                                requested="declaration_reference")
+    assert events == [] and texts == []
+
+
+def test_knowledge_question_with_a_reference_still_fills_it():
+    events, _, _ = validate("2026 LSK C 10452", intent="kb_pay_duty",
+                            requested="declaration_reference")
+    assert slot_events(events) == {"declaration_reference": "2026 LSK C 10452"}
+
+
+def test_injection_and_huge_input_are_rejected_safely():
+    for text in ("' OR '1'='1", "x' UNION SELECT consignee_tpin --", "9" * 100_000):
+        events, texts, _ = validate(text, requested="declaration_reference")
+        assert slot_events(events) == {"declaration_reference": None}
+        assert len(texts) == 1 and len(texts[0]) < 300
+    # Only the canonical reference found in the text goes on; the rest never reaches a query.
+    events, _, _ = validate("2026 LSK C 1; DROP TABLE declarations",
+                            requested="declaration_reference")
+    assert slot_events(events) == {"declaration_reference": "2026 LSK C 1"}
+
+
+def test_cancel_stops_the_form_and_forgets():
+    events, texts, _ = run(ActionCancelDeclaration(), make_tracker(
+        {"declaration_reference": "2026 LSK C 10452"}, "never mind", "stop"))
+    assert ActiveLoop(None) in events
+    assert SlotSet("declaration_reference", None) in events
+    assert SlotSet("declaration_tpin", None) in events
+    assert "stopped" in texts[0]
+
+
+# --- support-staff wording -------------------------------------------------------------------
+
+def test_status_texts_cover_every_status_and_lane():
+    texts = load_status_texts()
+    assert {"registered", "assessed", "paid", "query", "released", "cancelled"} <= set(
+        texts.statuses
+    )
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("statuses: [", "not valid YAML"),
+        ("- a list", "'statuses:' and 'lanes:'"),
+        ("statuses: {}\nlanes: {}", "status 'stored' is missing"),
+    ],
+)
+def test_malformed_status_texts_fail_clearly(tmp_path, content, message):
+    path = tmp_path / "statuses.yml"
+    path.write_text(content)
+    with pytest.raises(StatusTextError) as error:
+        load_status_texts(path)
+    assert str(path) in str(error.value) and message in str(error.value)
+
+
+def test_missing_field_is_named(tmp_path):
+    data = yaml.safe_load((ROOT / "knowledge" / "statuses.yml").read_text())
+    del data["statuses"]["query"]["action"]
+    path = tmp_path / "statuses.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(StatusTextError, match="status 'query' needs a text for 'action'"):
+        load_status_texts(path)
+
+
+def test_malformed_status_texts_give_outage_message_not_exception(tmp_path, monkeypatch):
+    bad = tmp_path / "knowledge"
+    bad.mkdir()
+    for name in ("settings.yml", "messages.yml"):
+        (bad / name).write_text((ROOT / "knowledge" / name).read_text())
+    (bad / "statuses.yml").write_text("statuses: [")
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(bad))
+    _, texts, _ = lookup("2026 LSK C 10452", "1002003004")
+    assert "unavailable" in texts[0]

@@ -1,0 +1,112 @@
+"""Answer votes, tested the rasa-sdk way: Tracker from a dict, CollectingDispatcher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.feedback import ActionFeedback
+from actions.knowledge import ActionAnswerKnowledge, offer_feedback
+from bot import appdb
+from bot.appdb.models import Vote
+from bot.appdb.votes import last_answer, vote_counts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def env(private_knowledge, app_db):
+    return private_knowledge
+
+
+def user(intent: str, ts: float) -> dict:
+    return {"event": "user", "text": "x", "timestamp": ts,
+            "parse_data": {"intent": {"name": intent}}}
+
+
+def action(name: str, ts: float) -> dict:
+    return {"event": "action", "name": name, "timestamp": ts}
+
+
+def answered(entry: str, ts: float) -> list[dict]:
+    return [user(f"kb_{entry}", ts), action("action_answer_knowledge", ts + 0.1),
+            action("action_listen", ts + 0.2)]
+
+
+def tracker(intent: str, events: list[dict], sender: str = "u1",
+            loop: dict | None = None) -> Tracker:
+    latest = {"text": f"/{intent}", "intent": {"name": intent, "confidence": 1.0}}
+    return Tracker(sender, {}, latest, events, False, None, loop or {}, "action_listen")
+
+
+def votes() -> list[tuple[str, str, bool]]:
+    with appdb.session_scope() as session:
+        return [(v.conversation_id, v.entry_id, v.helpful)
+                for v in session.execute(sa.select(Vote).order_by(Vote.id)).scalars()]
+
+
+def test_last_answer_is_the_entry_of_the_latest_knowledge_answer():
+    events = answered("import_vat_rate", 10) + answered("what_is_tpin", 20)
+    assert last_answer(events) == ("what_is_tpin", 20.1)
+    # An answer action not caused by a kb_ intent is skipped, the earlier one counts.
+    events += [user("greet", 30), action("action_answer_knowledge", 30.1)]
+    assert last_answer(events) == ("what_is_tpin", 20.1)
+    assert last_answer([user("greet", 1)]) is None
+
+
+def test_not_helpful_vote_is_stored_with_the_entry_and_offers_a_person():
+    events = answered("import_vat_rate", 10) + [user("feedback_not_helpful", 11)]
+    dispatcher = CollectingDispatcher()
+    ActionFeedback().run(dispatcher, tracker("feedback_not_helpful", events), {})
+    assert votes() == [("u1", "import_vat_rate", False)]
+    payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert payloads == ["/something_else", "/request_human"]
+
+
+def test_second_click_on_the_same_answer_changes_the_vote():
+    events = answered("import_vat_rate", 10) + [user("feedback_not_helpful", 11)]
+    ActionFeedback().run(CollectingDispatcher(), tracker("feedback_not_helpful", events), {})
+    events += [user("feedback_helpful", 12)]
+    ActionFeedback().run(CollectingDispatcher(), tracker("feedback_helpful", events), {})
+    assert votes() == [("u1", "import_vat_rate", True)]
+    # A later answer gets its own vote.
+    events += answered("what_is_tpin", 20) + [user("feedback_not_helpful", 21)]
+    ActionFeedback().run(CollectingDispatcher(), tracker("feedback_not_helpful", events), {})
+    assert votes() == [("u1", "import_vat_rate", True), ("u1", "what_is_tpin", False)]
+    assert vote_counts() == {"import_vat_rate": {"helpful": 1, "not_helpful": 0},
+                             "what_is_tpin": {"helpful": 0, "not_helpful": 1}}
+
+
+def test_vote_without_an_answer_stores_nothing():
+    dispatcher = CollectingDispatcher()
+    ActionFeedback().run(dispatcher, tracker("feedback_helpful", [user("greet", 1)]), {})
+    assert votes() == []
+    assert dispatcher.messages
+
+
+def test_feedback_is_offered_on_the_first_answer_then_every_third():
+    session = [{"event": "session_started", "timestamp": 1}]
+    offered = []
+    events = list(session)
+    for n in range(7):
+        offered.append(offer_feedback(tracker("kb_import_vat_rate", events)))
+        events += answered("import_vat_rate", 10 + n)
+    assert offered == [True, False, False, True, False, False, True]
+    # A new session starts counting again; never inside a form.
+    assert offer_feedback(tracker("kb_x", events + session))
+    assert not offer_feedback(tracker("kb_x", session, loop={"name": "handover_form"}))
+
+
+def test_answer_carries_the_vote_buttons_when_offered():
+    dispatcher = CollectingDispatcher()
+    ActionAnswerKnowledge().run(dispatcher, tracker("kb_import_vat_rate", []), {})
+    assert [b["payload"] for b in dispatcher.messages[-1]["buttons"]] == [
+        "/feedback_helpful", "/feedback_not_helpful"]
+    dispatcher = CollectingDispatcher()
+    ActionAnswerKnowledge().run(dispatcher, tracker("kb_import_vat_rate",
+                                                    answered("what_is_tpin", 1)), {})
+    assert len(dispatcher.messages) == 1

@@ -1,0 +1,230 @@
+"""The MiniLM encoders: tokenizer, shapes, agreement of the numpy engine with a plain reference
+implementation and published vectors, agreement of the int8 ONNX engine with the numpy one,
+paraphrase structure, huge input, and the supply-chain guards."""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.nlu import minilm
+
+pytestmark = pytest.mark.skipif(
+    not all(importlib.util.find_spec(name) for name in (minilm.PACKAGE, "tokenizers")),
+    reason=f"model package {minilm.PACKAGE} or tokenizers not installed ({minilm.INSTALL_HINT})")
+
+
+@pytest.fixture(scope="module")
+def model() -> minilm.MiniLM:
+    return minilm.get_model()
+
+
+def reference_embedding(text: str, model: minilm.MiniLM) -> np.ndarray:
+    """A deliberately plain float64 BERT pass over the raw weight file: one sentence, no
+    padding, one head at a time, no fused matrices, so the fast path is checked against it."""
+    from safetensors.numpy import load_file
+    from scipy.special import erf
+
+    w = {k: v.astype(np.float64) for k, v in
+         load_file(str(minilm.model_dir() / "model.safetensors")).items()}
+    ids = model.tokenizer.encode(text).ids
+
+    def norm(x: np.ndarray, name: str) -> np.ndarray:
+        mu = x.mean(-1, keepdims=True)
+        var = ((x - mu) ** 2).mean(-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + 1e-12) * w[name + ".weight"] + w[name + ".bias"]
+
+    def dense(x: np.ndarray, name: str) -> np.ndarray:
+        return x @ w[name + ".weight"].T + w[name + ".bias"]
+
+    h = (w["embeddings.word_embeddings.weight"][ids]
+         + w["embeddings.position_embeddings.weight"][:len(ids)]
+         + w["embeddings.token_type_embeddings.weight"][0])
+    h = norm(h, "embeddings.LayerNorm")
+    for i in range(6):
+        p = f"encoder.layer.{i}."
+        q = dense(h, p + "attention.self.query")
+        k = dense(h, p + "attention.self.key")
+        v = dense(h, p + "attention.self.value")
+        heads = []
+        for j in range(12):
+            s = slice(32 * j, 32 * (j + 1))
+            scores = q[:, s] @ k[:, s].T / np.sqrt(32)
+            att = np.exp(scores - scores.max(1, keepdims=True))
+            att /= att.sum(1, keepdims=True)
+            heads.append(att @ v[:, s])
+        h = norm(dense(np.concatenate(heads, 1), p + "attention.output.dense") + h,
+                 p + "attention.output.LayerNorm")
+        inner = dense(h, p + "intermediate.dense")
+        inner = 0.5 * inner * (1 + erf(inner / np.sqrt(2)))
+        h = norm(dense(inner, p + "output.dense") + h, p + "output.LayerNorm")
+    pooled = h.mean(0)
+    return pooled / np.linalg.norm(pooled)
+
+
+def test_tokenizer_uses_bert_uncased_wordpiece_ids(model: minilm.MiniLM) -> None:
+    ids, mask = model.tokenize(["hello world", "Hello, WORLD!"])
+    # [CLS]=101, hello=7592, world=2088, [SEP]=102 in the bert-base-uncased vocabulary.
+    assert ids[0, :4].tolist() == [101, 7592, 2088, 102]
+    assert mask[0].tolist() == [1, 1, 1, 1, 0, 0]  # padded to the longer second text
+    assert ids[1].tolist() == [101, 7592, 1010, 2088, 999, 102]  # lower-cased, punctuation split
+
+
+def test_vectors_have_the_right_shape_and_unit_length(model: minilm.MiniLM) -> None:
+    texts = ["How do I pay customs duty?", "hi", "What documents do I need to import a car?"]
+    vectors = model.encode(texts)
+    assert vectors.shape == (3, minilm.DIM)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_batched_padded_pass_matches_plain_reference(model: minilm.MiniLM) -> None:
+    texts = ["hi", "Where can I find the opening hours of the Chirundu border post?"]
+    fast = model.encode(texts)  # one padded batch: the short text is masked
+    for text, vector in zip(texts, fast, strict=True):
+        np.testing.assert_allclose(vector, reference_embedding(text, model), atol=1e-4)
+
+
+def test_matches_published_all_minilm_vector(model: minilm.MiniLM) -> None:
+    # First values of all-MiniLM-L6-v2("hello world") as asserted by fastembed's ONNX test.
+    published = [-3.44772711e-02, 3.10231801e-02, 6.73499797e-03, 2.61089597e-02]
+    np.testing.assert_allclose(model.encode(["hello world"])[0, :4], published, atol=1e-4)
+
+
+def test_order_and_batching_do_not_change_vectors(model: minilm.MiniLM) -> None:
+    texts = [f"question number {i} about {'import ' * (i % 5)}duty" for i in range(7)]
+    together = model.encode(texts, batch_size=3)
+    alone = np.vstack([model.encode([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_paraphrases_are_close_and_unrelated_texts_far(model: minilm.MiniLM) -> None:
+    a, b, c, d = model.encode([
+        "How do I pay customs duty?",
+        "What is the way to pay my import duties?",
+        "I like football and pizza.",
+        "My cat sleeps all afternoon.",
+    ])
+    assert a @ b > 0.7
+    assert a @ c < 0.3 and b @ c < 0.3 and a @ d < 0.3
+
+
+def test_huge_message_is_truncated_cheaply(model: minilm.MiniLM) -> None:
+    huge = "customs duty " * 8000  # about 100,000 characters
+    ids, mask = model.tokenize([huge])
+    assert ids.shape == (1, minilm.MAX_TOKENS)
+    started = time.perf_counter()
+    vector = model.encode([huge])
+    assert time.perf_counter() - started < 3.0
+    assert np.isfinite(vector).all()
+    np.testing.assert_allclose(np.linalg.norm(vector), 1.0, atol=1e-5)
+
+
+def test_missing_package_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(minilm.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(minilm.ModelUnavailable, match="requirements-model.txt"):
+        minilm.model_dir()
+
+
+def test_weights_with_another_hash_are_refused(tmp_path: Path) -> None:
+    real = minilm.model_dir()
+    for name in ("config.json", "tokenizer.json"):
+        (tmp_path / name).write_bytes((real / name).read_bytes())
+    (tmp_path / "model.safetensors").write_bytes(b"not the pinned weights")
+    with pytest.raises(minilm.ModelUnavailable, match="sha256"):
+        minilm.MiniLM(tmp_path)
+
+
+def test_installed_weights_match_the_pin() -> None:
+    minilm.verify_weights(minilm.model_dir() / "model.safetensors")
+
+
+def knowledge_questions() -> list[str]:
+    from bot.content.knowledge import read_knowledge
+    from bot.settings.paths import knowledge_dir
+
+    kb, _ = read_knowledge(knowledge_dir())
+    return [q for entry in kb.entries.values() for q in entry.examples[:3]]
+
+
+# engine -> (lowest cosine, mean cosine, share of nearest neighbours unchanged) it must keep
+# against the float32 reference over the knowledge base's own questions.
+AGREEMENT = {"onnx": (0.99, 0.998, 0.95), "int8": (0.97, 0.99, 0.85)}
+
+
+@pytest.fixture(scope="module", params=sorted(AGREEMENT))
+def engine(request: pytest.FixtureRequest) -> tuple[str, minilm.MiniLMOnnx]:
+    return request.param, minilm.get_model(request.param)
+
+
+def test_onnx_engines_agree_with_the_float_reference(model: minilm.MiniLM, engine) -> None:
+    name, fast = engine
+    lowest, mean, neighbours = AGREEMENT[name]
+    texts = knowledge_questions()
+    assert len(texts) > 100
+    ref, got = model.encode(texts), fast.encode(texts)
+    cosines = (ref * got).sum(1)
+    assert cosines.min() > lowest, texts[int(cosines.argmin())]
+    assert cosines.mean() > mean
+    # What the classifier relies on: which training question is nearest stays the same.
+    np.fill_diagonal(sims_ref := ref @ ref.T, -1)
+    np.fill_diagonal(sims_got := got @ got.T, -1)
+    assert (sims_ref.argmax(1) == sims_got.argmax(1)).mean() > neighbours
+
+
+def test_onnx_engines_shapes_batching_and_huge_input(engine) -> None:
+    _, fast = engine
+    texts = [f"question number {i} about {'import ' * (i % 5)}duty" for i in range(7)]
+    together = fast.encode(texts, batch_size=3)
+    assert together.shape == (7, minilm.DIM) and together.dtype == np.float32
+    alone = np.vstack([fast.encode([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-4)  # same vector, batched or not
+    vector = fast.encode(["customs duty " * 8000])
+    np.testing.assert_allclose(np.linalg.norm(vector), 1.0, atol=1e-5)
+
+
+def test_int8_engine_computes_in_integers() -> None:
+    """Not a timing target (benchmarks measure speed): a check that the derived file really
+    computes in integers, read from its operators."""
+    import onnx
+    import onnxruntime  # noqa: F401  (onnx is installed with it)
+
+    ops = {n.op_type for n in onnx.load(str(minilm.int8_model_file())).graph.node}
+    assert {"MatMulInteger", "DynamicQuantizeLinear"} <= ops
+    published = {n.op_type for n in onnx.load(str(minilm.onnx_model_file())).graph.node}
+    assert "MatMulInteger" not in published
+
+
+def test_onnx_file_with_another_hash_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "model.onnx"
+    fake.write_bytes(b"not the pinned file")
+    with pytest.raises(minilm.ModelUnavailable, match="sha256"):
+        minilm.MiniLMOnnx(fake)
+
+
+def test_installed_onnx_file_matches_the_pin() -> None:
+    minilm.verify_weights(minilm.onnx_model_file(), minilm.INT8_SHA256)
+
+
+def test_int8_file_is_derived_to_the_pinned_bytes_and_a_tampered_copy_replaced(
+        tmp_path: Path) -> None:
+    derived = minilm.int8_model_file(tmp_path)
+    assert minilm.sha256_file(derived) == minilm.DERIVED_INT8_SHA256
+    derived.write_bytes(b"tampered")
+    again = minilm.int8_model_file(tmp_path)
+    assert again == derived and minilm.sha256_file(again) == minilm.DERIVED_INT8_SHA256
+    assert [p.name for p in tmp_path.iterdir()] == [derived.name]  # no temporary files left
+
+
+def test_each_engine_has_its_own_training_fingerprint() -> None:
+    prints = {minilm.model_fingerprint(e) for e in minilm.ENGINES}
+    assert len(prints) == len(minilm.ENGINES)
+
+
+def test_unknown_engine_is_refused() -> None:
+    with pytest.raises(ValueError, match="int8"):
+        minilm.get_model("fp16")

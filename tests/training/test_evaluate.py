@@ -1,0 +1,37 @@
+"""The held-out scoring counts right answers, wrong entries and declines as the bot behaves."""
+
+from bot.training.evaluate import Prediction, load_heldout, score
+
+
+def p(expected, intent, confidence, margin=1.0, ambiguity=0.0, suggestions=()):
+    return Prediction("q", expected, intent, confidence, margin, ambiguity, suggestions)
+
+
+def test_threshold_turns_low_confidence_answers_into_declines():
+    preds = [p("a", "kb_a", 0.9), p("a", "kb_b", 0.4, suggestions=("kb_b", "kb_a")),
+             p("b", "kb_a", 0.8), p(None, "kb_a", 0.45), p(None, "out_of_scope", 0.9)]
+    s = score(preds, 0.5)
+    assert (s.in_scope, s.correct, s.wrongly_declined, s.wrong_entry) == (3, 1, 1, 1)
+    assert s.declined_but_suggested == 1
+    assert (s.oos, s.oos_declined, s.oos_answered) == (2, 2, 0)
+    assert s.confusions == {("b", "a"): 1}
+    low = score(preds, 0.3)
+    assert (low.correct, low.wrong_entry, low.oos_answered) == (1, 2, 1)
+
+
+def test_ambiguous_top_two_is_declined():
+    preds = [p("a", "kb_a", 0.6, margin=0.05, ambiguity=0.1)]
+    assert score(preds, 0.5).wrongly_declined == 1
+
+
+def test_heldout_set_covers_every_entry():
+    from pathlib import Path
+
+    from bot.content.knowledge import read_knowledge
+
+    in_scope, oos = load_heldout()
+    kb, _ = read_knowledge(Path(__file__).resolve().parents[2] / "knowledge")
+    assert {entry for _, entry in in_scope} == set(kb.entries)
+    assert len(oos) >= 100
+    training = {e.lower() for entry in kb.entries.values() for e in entry.examples}
+    assert not [q for q, _ in in_scope if q.lower() in training], "held-out leaked into training"
