@@ -1,7 +1,8 @@
 """bot/stores/lock_store.py against the machine's Redis: after a replica dies holding a
 conversation's ticket, the next message of that conversation is served once the dead ticket
-expires, where Rasa's own Redis lock store leaves it waiting for a ticket that expired with the dead one; and
-servers taking tickets for one conversation at the same instant all get distinct ones."""
+expires, where Rasa's own Redis lock store leaves it waiting for a ticket that expired with
+the dead one; and servers taking tickets for one conversation at the same instant all get
+distinct ones."""
 
 from __future__ import annotations
 
