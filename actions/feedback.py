@@ -14,6 +14,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions._tracker import latest_intent
 from bot.appdb.votes import last_answer, record_vote
 from bot.names import FEEDBACK_ACTION, FEEDBACK_HELPFUL
 
@@ -31,7 +32,7 @@ class ActionFeedback(Action):
         from bot.content.live import get_knowledge
 
         kb = get_knowledge()
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         helpful = intent == FEEDBACK_HELPFUL
         answer = last_answer(tracker.events)
         if answer is None:

@@ -22,6 +22,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions._tracker import latest_intent, latest_text
 from bot.appdb.tickets import create_ticket, post_webhook, transcript
 from bot.names import (
     CANCEL_HANDOVER_ACTION,
@@ -100,15 +101,6 @@ def _kb():
     return get_knowledge()
 
 
-def _intent(tracker: Tracker) -> str:
-    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
-
-
-def _text(tracker: Tracker) -> str:
-    text = (tracker.latest_message or {}).get("text")
-    return text if isinstance(text, str) else ""
-
-
 class ValidateHandoverForm(FormValidationAction):
     """Takes the asked-for slot from the reply (anything but "stop") and checks it."""
 
@@ -116,9 +108,9 @@ class ValidateHandoverForm(FormValidationAction):
         return VALIDATE_HANDOVER_FORM
 
     def _answer_for(self, slot: str, tracker: Tracker) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED_SLOT) != slot or _intent(tracker) == STOP:
+        if tracker.get_slot(REQUESTED_SLOT) != slot or latest_intent(tracker) == STOP:
             return {}
-        text = _text(tracker)
+        text = latest_text(tracker)
         if not text or text.startswith("/"):
             return {}  # a button click (e.g. another topic) is not an answer
         return {slot: text[:MAX_TEXT]}

@@ -13,6 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions._tracker import intent_of, latest_intent
 from bot.content.knowledge import INTENT_PREFIX, KnowledgeBase
 from bot.content.live import get_knowledge
 from bot.names import (
@@ -76,7 +77,7 @@ class ActionAnswerKnowledge(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[dict[str, Any]]:
         kb = get_knowledge()
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         entry = kb.entry_for_intent(intent)
         if entry is None:
             # The model knows an entry that knowledge/ no longer has (removed or renamed
@@ -121,7 +122,7 @@ def _consecutive_not_understood(tracker: Tracker) -> int:
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
-        name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        name = intent_of(event)
         if name in TRANSPARENT:
             continue
         if name in NOT_UNDERSTOOD:
@@ -140,7 +141,7 @@ class ActionReply(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[dict[str, Any]]:
         kb = get_knowledge()
-        intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+        intent = latest_intent(tracker)
         if intent == ASK_CAPABILITIES:
             buttons = [_button(c.name, f'/browse_category{{CATEGORY_ENTITY: "{c.name}"}}')
                        for c in kb.categories if c.entry_ids]

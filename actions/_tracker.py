@@ -1,0 +1,24 @@
+"""What the actions read from a tracker, one way each: the latest intent, the latest text, the
+intent of a stored user event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+
+def intent_of(event: dict[str, Any]) -> str:
+    """The intent name of a serialized user event ('' when it has none)."""
+    return ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
+
+
+def latest_intent(tracker: Tracker) -> str:
+    """The intent of the latest user message ('' before the first one)."""
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The text of the latest user message ('' when it has none)."""
+    text = (tracker.latest_message or {}).get("text")
+    return text if isinstance(text, str) else ""
