@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.content.knowledge import KnowledgeBase
+from bot.content.model import KnowledgeBase
 from bot.names import ANSWER_ACTION
 
 GENERATED_NOTE = "# Generated from knowledge/ by `python -m bot build`: edit knowledge/ instead.\n"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bot.content.checks import validate
-from bot.content.knowledge import KnowledgeBase
+from bot.content.model import KnowledgeBase
 from bot.settings.paths import knowledge_dir
 
 logger = logging.getLogger(__name__)

@@ -117,3 +117,15 @@ def load_yaml(path: Path) -> Any:
         raise YamlError(path, line, return_msg) from None
     except yaml.YAMLError as exc:
         raise YamlError(path, 1, f"YAML error: {exc}") from None
+
+
+def duplicate_keys(node: Any) -> list[tuple[str, int]]:
+    """(key, line) of every key written twice in a mapping, at any depth: YAML keeps the last."""
+    if isinstance(node, LineDict):
+        found = list(node.duplicate_keys)
+        for value in node.values():
+            found.extend(duplicate_keys(value))
+        return found
+    if isinstance(node, list):
+        return [dup for value in node for dup in duplicate_keys(value)]
+    return []

@@ -18,7 +18,9 @@ WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
 # Rasa's REST channel with limits (bot/channels/rest.py)
 REST_CHANNEL = "bot.channels.rest.GuardedRestInput"
 
-# credentials key -> environment variable
+# The WhatsApp channel's settings, declared once (credentials key -> environment variable): the
+# launcher writes them into credentials.yml, and the channel (bot/channels/whatsapp) reads a key
+# left out there from the same variable, through `whatsapp_settings`.
 WHATSAPP_REQUIRED = {
     "verify_token": "WHATSAPP_VERIFY_TOKEN",
     "app_secret": "WHATSAPP_APP_SECRET",
@@ -56,6 +58,21 @@ def _channel(
         if value:
             values[key] = value
     return values
+
+
+def whatsapp_settings(
+    credentials: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Each WhatsApp setting from `credentials`, else from its variable in `env`; and the
+    variables of the required settings that are still empty (for the channel's error)."""
+    values: dict[str, str] = {}
+    for key, name in {**WHATSAPP_REQUIRED, **WHATSAPP_OPTIONAL}.items():
+        value = credentials.get(key)
+        if value in (None, ""):
+            value = env.get(name, "")
+        values[key] = str(value).strip()
+    missing = [name for key, name in WHATSAPP_REQUIRED.items() if not values[key]]
+    return values, missing
 
 
 def build_credentials(env: Mapping[str, str]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from the environment (with documented defaults) and switches to PostgreSQL and R
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,25 @@ def _substitute(text: str, env: Mapping[str, str]) -> str:
     return "\n".join(line if line.lstrip().startswith("#")
                      else re.sub(r"\$\{([A-Z0-9_]+)\}", repl, line)
                      for line in text.splitlines())
+
+
+def tracker_db_url(env: Mapping[str, str] | None = None) -> str:
+    """The conversation store's SQLAlchemy URL, chosen as `build_endpoints` chooses the store.
+
+    Staff tools (retention, the support report) read the same database the Rasa server writes:
+    `TRACKER_DB_URL` (e.g. PostgreSQL) when set, else the SQLite file `TRACKER_DB` (relative paths
+    are relative to the repository, where the Rasa server runs), default `var/tracker.db`.
+    """
+    env = os.environ if env is None else env
+    url = (env.get("TRACKER_DB_URL") or "").strip()
+    if url:
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        return url
+    path = Path(env.get("TRACKER_DB") or DEFAULTS["TRACKER_DB"])
+    if not path.is_absolute():
+        path = ROOT / path
+    return f"sqlite:///{path}"
 
 
 def sql_tracker_store(url: str) -> dict[str, Any]:

@@ -1,9 +1,9 @@
-"""The conversation store as the support unit sees it: where it is, and deleting old conversations.
+"""Deleting old conversations from the conversation store.
 
-Rasa keeps every event in one table, `events` (sender_id, type_name, timestamp, intent_name,
-action_name, data). Retention deletes what is older than N days (`CONVERSATION_RETENTION_DAYS`,
-default 180): whole conversations whose last event is older, and the old part of longer ones,
-cut at a session start so that no conversation is left beginning in the middle of a session.
+Retention deletes what is older than N days (`CONVERSATION_RETENTION_DAYS`, default 180): whole
+conversations whose last event is older, and the old part of longer ones, cut at a session start
+so that no conversation is left beginning in the middle of a session. Finding the store and its
+events table is `bot.support.events`' job.
 
     python -m bot retention [--days N] [--dry-run]     # run it daily, e.g. from cron
 """
@@ -12,51 +12,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.names import SESSION_START_ACTION
 from bot.settings.env import env_number
-from bot.settings.paths import ROOT
+from bot.support.events import events_table, tracker_engine
 
 DEFAULT_RETENTION_DAYS = 180
-EVENTS_TABLE = "events"
-
-
-def tracker_db_url(env: Mapping[str, str] | None = None) -> str:
-    """The conversation store's SQLAlchemy URL, chosen like the launcher chooses it.
-
-    `TRACKER_DB_URL` (PostgreSQL) when set, else the SQLite file `TRACKER_DB` (relative paths
-    are relative to the repository, where the Rasa server runs), default `var/tracker.db`.
-    """
-    env = os.environ if env is None else env
-    url = (env.get("TRACKER_DB_URL") or "").strip()
-    if url:
-        if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
-        return url
-    path = Path(env.get("TRACKER_DB") or "var/tracker.db")
-    if not path.is_absolute():
-        path = ROOT / path
-    return f"sqlite:///{path}"
-
-
-def tracker_engine(env: Mapping[str, str] | None = None) -> Engine:
-    return sa.create_engine(tracker_db_url(env), future=True, hide_parameters=True)
-
-
-def events_table(engine: Engine) -> sa.Table | None:
-    """Rasa's events table, or None when the store has no conversation yet."""
-    if not sa.inspect(engine).has_table(EVENTS_TABLE):
-        return None
-    return sa.Table(EVENTS_TABLE, sa.MetaData(), autoload_with=engine)
 
 
 def retention_days(env: Mapping[str, str] | None = None) -> int:
+    """Days to keep, from `CONVERSATION_RETENTION_DAYS`; a bad value raises a clear ValueError."""
     env = os.environ if env is None else env
     return int(env_number("CONVERSATION_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, env,
                           whole=True, minimum=1))
@@ -128,7 +98,7 @@ def apply_retention(engine: Engine, days: int, now: float | None = None,
     return RetentionResult(len(whole), events, cutoff)
 
 
-def _chunks(items: list, size: int):
+def _chunks(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 

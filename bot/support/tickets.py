@@ -14,6 +14,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from bot.support.days import day_start
+
 CSV_FIELDS = ("number", "created_at", "status", "name", "contact", "contact_kind", "question",
               "conversation_id", "webhook_status", "transcript")
 
@@ -78,9 +80,7 @@ def export_csv(path: Path | None, since: dt.date | None = None) -> int:
     """Write tickets (oldest first) as CSV to `path` or stdout; return how many."""
     from bot.appdb.tickets import list_tickets
 
-    start = (dt.datetime.combine(since, dt.time()).astimezone().astimezone(dt.timezone.utc)
-             if since else None)
-    tickets = list(reversed(list_tickets(since=start)))
+    tickets = list(reversed(list_tickets(since=day_start(since) if since else None)))
     out = open(path, "w", newline="", encoding="utf-8") if path else sys.stdout  # noqa: SIM115
     try:
         writer = csv.writer(out)

@@ -76,6 +76,24 @@ def build(config: Path = CONFIG_FILE, out_dir: Path | None = None) -> Build:
     return Build(report=report, rasa_dir=rasa_dir, fingerprint=fp, config=Path(config))
 
 
+def rasa_train_command(b: Build, out: Path, name: str, config: Path | None = None,
+                       force: bool = False) -> list[str]:
+    """`rasa train` on these compiled inputs, writing `out/<name>.tar.gz`.
+
+    One builder for `train` and the benchmark (which trains other configurations on the same
+    inputs, hence `config`); `force` retrains even if Rasa finds nothing changed.
+    """
+    cmd = [
+        sys.executable, "-m", "rasa", "train",
+        "--config", str(config or b.config),
+        "--domain", str(b.domain),
+        "--data", *[str(p) for p in b.data],
+        "--out", str(out),
+        "--fixed-model-name", name,
+    ]
+    return [*cmd, "--force"] if force else cmd
+
+
 def train(b: Build, force: bool = False, log: Path | None = None) -> tuple[Path, float | None]:
     """Train unless a model for these exact inputs exists; return (model, seconds or None).
 
@@ -84,14 +102,7 @@ def train(b: Build, force: bool = False, log: Path | None = None) -> tuple[Path,
     if b.model.exists() and not force:
         return b.model, None
     models_dir().mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable, "-m", "rasa", "train",
-        "--config", str(b.config),
-        "--domain", str(b.domain),
-        "--data", *[str(p) for p in b.data],
-        "--out", str(models_dir()),
-        "--fixed-model-name", b.fingerprint,
-    ]
+    cmd = rasa_train_command(b, models_dir(), b.fingerprint)
     started = time.monotonic()
     env = rasa_env()
     if log is None:

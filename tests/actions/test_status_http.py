@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from actions.declarations.backends.base import StatusServiceUnavailable, get_backend
+from actions.declarations.backends import get_backend
+from actions.declarations.backends.base import StatusServiceUnavailable
 from actions.declarations.backends.http import LOOKUP_PATH, HttpStatusBackend
 from bot.appdb.demo_data import DEMO_DECLARATIONS
 
@@ -25,9 +26,11 @@ class FakeCustomsApi(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output quiet
         pass
 
-    def _send(self, code, body, raw=False):
+    def _send(self, code, body, raw=False, headers=()):
         data = body if raw else json.dumps(body).encode()
         self.send_response(code)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -43,6 +46,8 @@ class FakeCustomsApi(BaseHTTPRequestHandler):
             time.sleep(1.0)
         if mode == "5xx" or (mode == "5xx-then-ok" and len(server.requests) <= 2):
             return self._send(503, {"error": "unavailable"})
+        if mode == "429":  # their rate limit, with a hint when to come back
+            return self._send(429, {"error": "slow_down"}, headers=[("Retry-After", "1")])
         if mode == "malformed":
             return self._send(200, b"{not json", raw=True)
         if mode == "wrong-shape":
@@ -158,6 +163,15 @@ def test_bad_token_is_unavailable(api):
     with pytest.raises(StatusServiceUnavailable):
         backend(api.url, token="wrong")[0].lookup("2026 LSK C 10452", "1002003004")
     assert len(api.requests) == 1  # 401 is not retried
+
+
+def test_429_is_not_retried_even_with_retry_after(api):
+    # The contract: only connection errors and 500/502/503/504 are retried.
+    api.mode = "429"
+    b, sleeps = backend(api.url)
+    with pytest.raises(StatusServiceUnavailable, match="answered 429"):
+        b.lookup("2026 LSK C 10452", "1002003004")
+    assert len(api.requests) == 1 and sleeps == []
 
 
 def test_factory_reads_environment(api, monkeypatch):

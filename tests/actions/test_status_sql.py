@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from actions.declarations.backends.base import StatusServiceUnavailable, get_backend
+from actions.declarations.backends import get_backend
+from actions.declarations.backends.base import StatusServiceUnavailable
 from actions.declarations.backends.sql import Declaration, SqlStatusBackend
 from bot import appdb
 from bot.appdb.demo_data import DEMO_DECLARATIONS, seed_demo_declarations

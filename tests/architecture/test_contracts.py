@@ -112,7 +112,7 @@ def test_every_action_name_written_in_python_exists_in_the_domain() -> None:
     for path in (ROOT / "domain").glob("*.yml"):
         responses |= set((yaml.safe_load(path.read_text("utf-8")) or {}).get("responses") or {})
     # Not action names: keys of Rasa's own files and events, and a name prefix.
-    not_names = {"action_endpoint", "action_name", "action_ask_"}
+    not_names = {"action_endpoint", "action_name", "action_ask_", "utter_ask_"}
     unknown = [f"{f}:{line}: {value}" for f, line, value in python_name_literals()
                if value not in known | responses | not_names]
     assert not unknown, "\n".join(unknown)

@@ -3,7 +3,7 @@ import cycle, and the build-time, support and operations code never imports Rasa
 
 Layers, bottom to top (README, "Architecture"):
   1 settings, names, privacy, retrying
-  2 content, appdb, nlu
+  2 content, appdb, nlu, understanding
   3 channels, stores, patches, actions (and the deprecated class-path shims)
   4 training, support
   5 ops
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 LAYERS = {
     "bot.settings": 1, "bot.names": 1, "bot.privacy": 1, "bot.retrying": 1,
-    "bot.content": 2, "bot.appdb": 2, "bot.nlu": 2,
+    "bot.content": 2, "bot.appdb": 2, "bot.nlu": 2, "bot.understanding": 2,
     "bot.channels": 3, "bot.stores": 3, "bot.patches": 3, "actions": 3,
     "bot.rest": 3, "bot.whatsapp": 3, "bot.tracker_store": 3, "bot.lock_store": 3,
     "bot.training": 4, "bot.support": 4,
@@ -30,6 +30,7 @@ LAYERS = {
 }
 # Never `import rasa` at module level (build time, support tools, settings, operations).
 RASA_FREE = ("bot.settings", "bot.names", "bot.privacy", "bot.retrying", "bot.content",
+             "bot.understanding",
              "bot.appdb", "bot.training", "bot.support", "bot.ops")
 
 

@@ -21,6 +21,7 @@ from bot.channels.whatsapp import (
     split_text,
     verify_signature,
 )
+from bot.channels.whatsapp.formatting import TEXT_LIMIT
 from tests.channels.whatsapp_fakes import (
     PHONE_NUMBER_ID,
     USER,
@@ -244,6 +245,13 @@ def test_unsupported_type_gets_polite_text(server: str, graph: FakeGraphApi, pay
     assert body["type"] == "text" and body["to"] == USER
     assert "text messages only" in body["text"]["body"]
     assert handled(server) == []
+
+
+def test_overlong_incoming_text_is_cut_at_whatsapps_limit(server: str, graph: FakeGraphApi) -> None:
+    assert post(server, text_message("wamid.overlong", "y" * 5000)).status_code == 200
+    graph.wait_for(lambda b: len(b) >= 1)
+    [message] = handled(server)
+    assert message["text"] == "y" * TEXT_LIMIT == "y" * 4096
 
 
 def test_status_callback_is_ignored(server: str, graph: FakeGraphApi) -> None:

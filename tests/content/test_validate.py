@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,9 +48,12 @@ def entry(entry_id: str, prefix: str, n_examples: int = 8, answer: str = "An ans
 
 
 def make_kb(tmp_path: Path, files: dict[str, str], settings: str = SETTINGS) -> Path:
+    """A knowledge folder with `files`, the shipped messages and statuses unless replaced."""
     kb = tmp_path / "knowledge"
     kb.mkdir(parents=True)
     (kb / "settings.yml").write_text(settings)
+    for name in ("messages.yml", "statuses.yml"):
+        shutil.copyfile(ROOT / "knowledge" / name, kb / name)
     for name, text in files.items():
         (kb / name).write_text(text)
     return kb

@@ -151,3 +151,52 @@ def test_whatsapp_channel_reads_environment_and_names_missing(
     monkeypatch.delenv("WHATSAPP_ACCESS_TOKEN")
     with pytest.raises(RasaException, match="WHATSAPP_ACCESS_TOKEN"):
         WhatsAppInput.from_credentials({})
+
+
+def test_whatsapp_settings_credentials_first_then_environment() -> None:
+    from bot.settings.credentials import whatsapp_settings
+
+    values, missing = whatsapp_settings(
+        {"app_secret": "from-file", "verify_token": "", "api_url": None},
+        {**WHATSAPP_ENV, "WHATSAPP_APP_SECRET": "from-env", "WHATSAPP_API_URL": " http://x "},
+    )
+    assert values == {
+        "verify_token": "verify-me",  # empty in the file: the environment's
+        "app_secret": "from-file",
+        "access_token": "EAAG-token",
+        "phone_number_id": "106540352242922",
+        "api_url": "http://x",
+        "dedup_redis_url": "",
+    }
+    assert missing == []
+    assert whatsapp_settings({}, {})[1] == list(WHATSAPP_ENV)
+
+
+def test_whatsapp_channel_accepts_what_the_launcher_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One declaration: the credentials the launcher writes start the channel on their own."""
+    from bot.channels.whatsapp import WhatsAppInput
+
+    for name in WHATSAPP_ENV:
+        monkeypatch.delenv(name, raising=False)
+    written = build_credentials({**WHATSAPP_ENV, "WHATSAPP_API_URL": "http://127.0.0.1:1/v19"})
+    channel = WhatsAppInput.from_credentials(written["bot.channels.whatsapp.WhatsAppInput"])
+    assert channel.verify_token == "verify-me"
+    assert channel.client.url == "http://127.0.0.1:1/v19/106540352242922/messages"
+
+
+def test_whatsapp_reply_timeout_is_read_when_the_channel_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.channels.whatsapp import WhatsAppInput
+
+    for name, value in WHATSAPP_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("REPLY_TIMEOUT_SECONDS", raising=False)
+    assert WhatsAppInput.from_credentials(None).reply_timeout_seconds == 30.0
+    monkeypatch.setenv("REPLY_TIMEOUT_SECONDS", "7.5")
+    assert WhatsAppInput.from_credentials(None).reply_timeout_seconds == 7.5
+    monkeypatch.setenv("REPLY_TIMEOUT_SECONDS", "soon")  # refuses to start, as REST does
+    with pytest.raises(ValueError, match="REPLY_TIMEOUT_SECONDS must be a number, not 'soon'"):
+        WhatsAppInput.from_credentials(None)

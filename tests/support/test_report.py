@@ -24,7 +24,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.content.knowledge import read_knowledge
+from bot.content.reader import read_knowledge
 from bot.ops import cli
 from bot.stores.tracker_store import RedactingSQLTrackerStore
 from bot.support.report import build_report, group_texts, period, to_html, to_markdown
@@ -197,6 +197,23 @@ def test_report_command_writes_both_files(store_db, tmp_path, monkeypatch, capsy
     assert names == [f"support-report-{YESTERDAY}-to-{TODAY}.html",
                      f"support-report-{YESTERDAY}-to-{TODAY}.md"]
     appdb.dispose_engines()
+
+
+def test_both_formats_explain_the_groups_in_the_same_words_and_only_when_there_are_some(
+        store_db, tmp_path):
+    from bot.support.report import texts
+
+    r = report_for(store_db)
+    md, page = to_markdown(r), to_html(r)
+    assert md.count(texts.UNANSWERED_INTRO) == 1
+    assert ("<i>Declined</i>: the bot said it cannot help with that" in page
+            and "under <code>entries:</code> in the right <code>knowledge/</code> file" in page)
+    for rule in texts.COUNTING_RULES:
+        assert f"- {rule}" in md and rule.split("'")[0] in page
+    empty = report_for(tmp_path / "empty.db")
+    md, page = to_markdown(empty), to_html(empty)
+    assert "Grouped by similarity" not in md and "Grouped by similarity" not in page
+    assert "## Questions the bot could not answer\n\nNone in this period.\n" in md
 
 
 def test_period_defaults_to_the_last_seven_days():

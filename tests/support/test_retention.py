@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.ops import cli
-from bot.support.retention import apply_retention, retention_days, tracker_db_url
+from bot.settings.endpoints import tracker_db_url
+from bot.support.retention import apply_retention, retention_days
 from tests.support.test_report import said, save, session, tracker_store
 
 DAY = 86400.0

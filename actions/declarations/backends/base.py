@@ -1,20 +1,19 @@
 """One interface for declaration status lookups, whichever system answers them.
 
-`DECLARATION_BACKEND=sql` (default) reads the application database; `http` asks the customs
+The interface only; `actions.declarations.backends.get_backend()` chooses an implementation:
+`DECLARATION_BACKEND=sql` (default) reads the application database, `http` asks the customs
 system's REST API. Both return only what the user may see (status, lane, date of the last
 change) and answer "no match" identically for an unknown reference and a wrong TPIN.
 """
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 
-# ASYCUDA statuses (UNCTAD manual) and selectivity lanes.
-STATUSES = ("stored", "registered", "assessed", "paid", "query", "released", "cancelled")
-LANES = ("green", "yellow", "red", "blue")
+# ASYCUDA statuses (UNCTAD manual) and selectivity lanes: defined with their wording in content.
+from bot.content.statuses import LANES, STATUSES
 
 
 class StatusServiceUnavailable(Exception):
@@ -50,21 +49,3 @@ class StatusBackend(ABC):
         for both an unknown reference and a wrong TPIN. Raises StatusServiceUnavailable when
         the backend cannot answer.
         """
-
-
-def backend_name() -> str:
-    return os.environ.get("DECLARATION_BACKEND", "sql").strip().lower() or "sql"
-
-
-def get_backend() -> StatusBackend:
-    """The backend chosen by `DECLARATION_BACKEND` (`sql` or `http`)."""
-    name = backend_name()
-    if name == "sql":
-        from actions.declarations.backends.sql import SqlStatusBackend
-
-        return SqlStatusBackend()
-    if name == "http":
-        from actions.declarations.backends.http import HttpStatusBackend
-
-        return HttpStatusBackend.from_env()
-    raise ValueError(f"DECLARATION_BACKEND must be 'sql' or 'http', not {name!r}")

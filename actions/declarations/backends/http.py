@@ -3,8 +3,9 @@
 The contract the customs IT team implements is docs/declaration-status-api.openapi.yml.
 
 The TPIN travels only in the JSON body of a POST, never in a URL, so it cannot end up in proxy
-or access logs. Connection errors and 5xx answers are retried with exponential back-off; a slow
-answer (read timeout) is not retried, so the user waits at most about one timeout for it.
+or access logs. Connection errors and 5xx answers are retried with exponential back-off
+(bot/retrying.py, shared with the WhatsApp channel); a slow answer (read timeout) is not
+retried, so the user waits at most about one timeout for it.
 
 Environment (defaults in brackets):
   CUSTOMS_API_URL      base URL, e.g. https://customs.example/api   (required for http)
@@ -30,12 +31,13 @@ from actions.declarations.backends.base import (
     StatusBackend,
     StatusServiceUnavailable,
 )
+from bot.retrying import SERVER_ERRORS, retrying_session
 from bot.settings.env import env_number
 
 logger = logging.getLogger(__name__)
 
 LOOKUP_PATH = "/v1/declarations/status-lookup"
-RETRY_STATUS = frozenset({500, 502, 503, 504})
+RETRY_STATUS = SERVER_ERRORS  # 500, 502, 503, 504: as the contract documents
 
 
 def _env_float(name: str, default: float) -> float:
@@ -57,6 +59,7 @@ class HttpStatusBackend(StatusBackend):
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`session` replaces the retrying one (and its policy); `sleep` is for tests."""
         if not base_url:
             raise ValueError("CUSTOMS_API_URL is required when DECLARATION_BACKEND=http")
         self.url = base_url.rstrip("/") + LOOKUP_PATH
@@ -64,8 +67,9 @@ class HttpStatusBackend(StatusBackend):
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
-        self.session = session or requests.Session()
-        self.sleep = sleep
+        self.session = session or retrying_session(
+            retries, backoff, statuses=RETRY_STATUS, label="customs API", sleep=sleep
+        )
 
     @classmethod
     def from_env(cls) -> HttpStatusBackend:
@@ -78,34 +82,26 @@ class HttpStatusBackend(StatusBackend):
         )
 
     def _post(self, reference: str, tpin: str) -> requests.Response:
+        """The answer, retried by the session; a failure the user cannot fix is raised."""
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         body = {"reference": reference, "tpin": tpin}
-        for attempt in range(self.retries + 1):
-            last_try = attempt == self.retries
-            try:
-                response = self.session.post(
-                    self.url, json=body, headers=headers, timeout=self.timeout
-                )
-            except requests.exceptions.ReadTimeout as error:
-                logger.error("customs API too slow (> %ss)", self.timeout)
-                raise StatusServiceUnavailable("customs API timed out") from error
-            except requests.exceptions.RequestException as error:
-                # Connection refused or reset, DNS failure, connect timeout: worth a retry.
-                logger.warning("customs API unreachable (try %d): %s", attempt + 1,
-                               type(error).__name__)
-                if last_try:
-                    raise StatusServiceUnavailable("customs API unreachable") from error
-            else:
-                if response.status_code not in RETRY_STATUS:
-                    return response
-                logger.warning("customs API answered %d (try %d)", response.status_code,
-                               attempt + 1)
-                if last_try:
-                    raise StatusServiceUnavailable(f"customs API error {response.status_code}")
-            self.sleep(self.backoff * (2**attempt))
-        raise StatusServiceUnavailable("customs API unreachable")  # pragma: no cover
+        try:
+            response = self.session.post(self.url, json=body, headers=headers, timeout=self.timeout)
+        except requests.exceptions.ReadTimeout as error:
+            logger.error("customs API too slow (> %ss)", self.timeout)
+            raise StatusServiceUnavailable("customs API timed out") from error
+        except requests.exceptions.RequestException as error:
+            # Connection refused, DNS failure, connect timeout: retried, in vain. A connection
+            # dropped while waiting for the answer: not retried, like a read timeout.
+            logger.warning("customs API unreachable: %s", type(error).__name__)
+            raise StatusServiceUnavailable("customs API unreachable") from error
+        if response.status_code in RETRY_STATUS:  # what is left after the retries
+            logger.warning("customs API answered %d after %d tries", response.status_code,
+                           self.retries + 1)
+            raise StatusServiceUnavailable(f"customs API error {response.status_code}")
+        return response
 
     def lookup(self, reference: str, tpin: str) -> DeclarationStatus | None:
         response = self._post(reference, tpin)

@@ -1,0 +1,57 @@
+"""The report's wording, written once for both formats (Markdown and the HTML page).
+
+Explanations use Markdown's inline marks only (`*emphasis*` and `` `code` ``); the HTML renderer
+turns them into tags, so the two files always say the same thing.
+"""
+
+from __future__ import annotations
+
+import html
+
+
+def title(since: object, until: object) -> str:
+    return f"Support report: {since} to {until}"
+
+
+DAYS = "Conversations and messages per day"
+CONTAINMENT = "Handled without a person (containment)"
+UNANSWERED = "Questions the bot could not answer"
+VOTES = "Answers marked not helpful"
+ASKED = "Most asked entries"
+COUNTING = "How the figures are counted"
+
+NO_UNANSWERED = "None in this period."
+NO_CONVERSATIONS = "No conversations in this period."
+NO_VOTES = "No votes in this period."
+NO_ASKED = "No knowledge questions in this period."
+
+UNANSWERED_INTRO = (
+    "Grouped by similarity, most frequent first. *Declined*: the bot said it cannot help with "
+    "that; *unsure*: it offered topics instead of answering. Each group has a draft entry. To "
+    "add an answer: paste it under `entries:` in the right `knowledge/` file, write the answer "
+    "and the source, run `make validate`, then `make run` (it retrains).")
+
+MASKED = "TPINs were masked before the conversation was stored."
+
+COUNTING_RULES = (
+    "A conversation is one chat (one sender) with at least one message in the period; messages "
+    "are the users' messages, buttons included.",
+    "Containment: conversations in which nobody asked for a person and the hand-over form was "
+    "not started.",
+    "Could not answer: messages the bot declined as out of scope or was unsure about (outside "
+    "forms).",
+)
+
+
+def percent(value: float | None) -> str:
+    """A share as staff read it: '86%', or 'n/a' when there was nothing to divide by."""
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def messages(count: int) -> str:
+    return f"{count} message{'s' if count != 1 else ''}"
+
+
+def escape(text: object) -> str:
+    """HTML-escape any value (quotes too: it may end up in an attribute)."""
+    return html.escape(str(text), quote=True)
