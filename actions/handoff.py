@@ -23,6 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._tracker import latest_intent, latest_text
+from actions.interruptions import interruption, respond
 from bot.appdb.tickets import create_ticket, post_webhook, transcript
 from bot.names import (
     CANCEL_HANDOVER_ACTION,
@@ -107,9 +108,15 @@ class ValidateHandoverForm(FormValidationAction):
     def name(self) -> str:
         return VALIDATE_HANDOVER_FORM
 
-    def _answer_for(self, slot: str, tracker: Tracker) -> dict[str, Any]:
+    def _answer_for(self, slot: str, dispatcher: CollectingDispatcher,
+                    tracker: Tracker) -> dict[str, Any]:
         if tracker.get_slot(REQUESTED_SLOT) != slot or latest_intent(tracker) == STOP:
             return {}
+        kind = interruption(tracker, slot)
+        if kind is not None:
+            # Not an answer: say what fits, keep the slot empty, and the form asks again.
+            respond(kind, dispatcher, tracker, _kb())
+            return {slot: None}
         text = latest_text(tracker)
         if not text or text.startswith("/"):
             return {}  # a button click (e.g. another topic) is not an answer
@@ -117,18 +124,20 @@ class ValidateHandoverForm(FormValidationAction):
 
     async def extract_handover_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> dict[str, Any]:
-        return self._answer_for(HANDOVER_NAME, tracker)
+        return self._answer_for(HANDOVER_NAME, dispatcher, tracker)
 
     async def extract_handover_question(self, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        return self._answer_for(HANDOVER_QUESTION, tracker)
+        return self._answer_for(HANDOVER_QUESTION, dispatcher, tracker)
 
     async def extract_handover_contact(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: DomainDict) -> dict[str, Any]:
-        return self._answer_for(HANDOVER_CONTACT, tracker)
+        return self._answer_for(HANDOVER_CONTACT, dispatcher, tracker)
 
     def validate_handover_name(self, value: Any, dispatcher: CollectingDispatcher,
                                tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:
+            return {HANDOVER_NAME: None}  # an interruption, already answered
         name = clean_name(value)
         if name is None:
             dispatcher.utter_message(text=_kb().message("handoff_invalid_name"))
@@ -136,6 +145,8 @@ class ValidateHandoverForm(FormValidationAction):
 
     def validate_handover_question(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:
+            return {HANDOVER_QUESTION: None}
         question = clean_question(value)
         if question is None:
             dispatcher.utter_message(text=_kb().message("handoff_invalid_question"))
@@ -143,6 +154,8 @@ class ValidateHandoverForm(FormValidationAction):
 
     def validate_handover_contact(self, value: Any, dispatcher: CollectingDispatcher,
                                   tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value is None:
+            return {HANDOVER_CONTACT: None}
         found = find_contact(value) if isinstance(value, str) and MASK not in value else None
         if found is None:
             dispatcher.utter_message(text=_kb().message("handoff_invalid_contact"))

@@ -14,8 +14,9 @@ from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions._tracker import intent_of, latest_intent
-from bot.content.knowledge import INTENT_PREFIX, KnowledgeBase
+from bot.content.answers import answer_text
 from bot.content.live import get_knowledge
+from bot.content.model import KnowledgeBase
 from bot.names import (
     ANSWER_ACTION,
     ASK_CAPABILITIES,
@@ -24,6 +25,7 @@ from bot.names import (
     CHECK_DECLARATION_STATUS,
     CLARIFY_ACTION,
     HANDOVER_FORM,
+    INTENT_PREFIX,
     NLU_FALLBACK,
     OUT_OF_SCOPE,
     REPLY_ACTION,
@@ -56,18 +58,6 @@ def entry_button(kb: KnowledgeBase, entry_id: str) -> dict[str, str] | None:
     return _button(kb.fill(entry.question), f"/{INTENT_PREFIX}{entry.id}")
 
 
-def answer_text(kb: KnowledgeBase, entry_id: str) -> str | None:
-    """The full text of an entry's answer, with its links, as the user will read it."""
-    entry = kb.entries.get(entry_id)
-    if entry is None:
-        return None
-    text = kb.fill(entry.answer)
-    if entry.links:
-        text += "\n\n" + "\n".join(f"{kb.fill(link['title'])}: {kb.fill(link['url'])}"
-                                    for link in entry.links)
-    return text
-
-
 class ActionAnswerKnowledge(Action):
     """Answer the knowledge entry named by the latest intent, offering related entries."""
 
@@ -77,17 +67,21 @@ class ActionAnswerKnowledge(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict[str, Any]) -> list[dict[str, Any]]:
         kb = get_knowledge()
-        intent = latest_intent(tracker)
-        entry = kb.entry_for_intent(intent)
-        if entry is None:
+        # Two questions in one message (bot.understanding): every entry, in the order asked.
+        intents = (tracker.latest_message or {}).get("compound") or [latest_intent(tracker)]
+        entries = [kb.entry_for_intent(intent) for intent in intents]
+        if not any(entries):
             # The model knows an entry that knowledge/ no longer has (removed or renamed
             # without a retrain): say so honestly rather than answer something else.
             logger.warning("no knowledge entry for intent %s: retrain after removing entries",
-                           intent)
+                           intents)
             dispatcher.utter_message(text=kb.message("answer_unavailable"))
             return []
-        buttons = [b for b in (entry_button(kb, r) for r in entry.related) if b]
-        dispatcher.utter_message(text=answer_text(kb, entry.id), buttons=buttons or None)
+        answered = [e for e in entries if e is not None]
+        for i, entry in enumerate(answered):
+            last = i == len(answered) - 1
+            buttons = [b for b in (entry_button(kb, r) for r in entry.related) if b] if last else []
+            dispatcher.utter_message(text=answer_text(kb, entry.id), buttons=buttons or None)
         if offer_feedback(tracker):
             dispatcher.utter_message(text=kb.message("feedback_ask"), buttons=[
                 _button(kb.message("feedback_yes_button"), "/feedback_helpful"),

@@ -26,6 +26,8 @@ CHECK_DECLARATION_STATUS = "check_declaration_status"
 FEEDBACK_HELPFUL = "feedback_helpful"
 FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
 NLU_FALLBACK = "nlu_fallback"  # Rasa's FallbackClassifier
+OTHER_LANGUAGE = "other_language"  # set by bot.understanding, never by the model
+DOMESTIC_TAX = "domestic_tax"
 
 # Actions
 ANSWER_ACTION = "action_answer_knowledge"

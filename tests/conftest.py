@@ -4,13 +4,8 @@ knowledge/ that tests may edit."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import socket
-import subprocess
-import sys
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +25,9 @@ def reachable(host: str, port: int) -> bool:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    from bot.ops.launcher import free_port as free
+
+    return free()
 
 
 @dataclass
@@ -62,14 +57,9 @@ class BotServer:
     def send(self, sender_id: str, text: str, timeout: float = 60,
              message_id: str | None = None) -> list[dict]:
         """Send one message over the REST channel; return the bot's replies."""
-        payload = {"sender": sender_id, "message": text}
-        if message_id:
-            payload["message_id"] = message_id
-        body = json.dumps(payload).encode()
-        request = urllib.request.Request(self.rest_url, data=body,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
+        from bot.ops.launcher import rest_send
+
+        return rest_send(self.rest_url, sender_id, text, timeout, message_id)
 
     def texts(self, sender_id: str, text: str) -> str:
         """The bot's reply texts joined, for assertions about wording."""
@@ -148,28 +138,7 @@ def bot_server(trained_model, tmp_path_factory) -> BotServer:
     from bot.ops import launcher
 
     tmp = tmp_path_factory.mktemp("bot")
-    knowledge = tmp / "knowledge"
-    shutil.copytree(ROOT / "knowledge", knowledge)
-    tracker_db = tmp / "tracker.db"
-    app_db = f"sqlite:///{tmp / 'customs.db'}"
-    overrides = {
-        "RASA_PORT": str(free_port()),
-        "ACTION_PORT": str(free_port()),
-        "WEB_PORT": str(free_port()),
-        "KNOWLEDGE_DIR": str(knowledge),
-        "TRACKER_DB": str(tracker_db),
-        "CUSTOMS_DB_URL": app_db,
-        "VAR_DIR": str(tmp / "var"),
-    }
-    for key in ("TRACKER_DB_URL", "REDIS_URL", "ACTION_SERVER_URL", "RASA_API_TOKEN"):
-        os.environ.pop(key, None)
-    env = launcher.environment(overrides)
-    subprocess.run([sys.executable, "-m", "bot", "db", "init"], cwd=ROOT, env=env, check=True)
-    stack = launcher.Stack(model=trained_model, env=env, log_dir=tmp / "log", run_dir=tmp / "run")
-    try:
-        stack.start()
-        stack.wait_ready(timeout=240)
-        yield BotServer(stack=stack, env=env, knowledge_dir=knowledge,
-                        tracker_db_path=tracker_db, app_db_url=app_db)
-    finally:
-        stack.stop()
+    with launcher.scratch_stack(trained_model, tmp) as stack:
+        yield BotServer(stack=stack, env=stack.env, knowledge_dir=tmp / "knowledge",
+                        tracker_db_path=tmp / "tracker.db",
+                        app_db_url=stack.env["CUSTOMS_DB_URL"])

@@ -1,7 +1,8 @@
 """Rasa actions of the declaration status check: collect reference and TPIN, look up, answer.
 
 Thin by design: parsing is in `reference`, lookups behind `backends`, limits in
-bot.appdb.attempts, wording in knowledge/statuses.yml and knowledge/messages.yml.
+bot.appdb.attempts, every sentence in knowledge/messages.yml (keys `declaration_*`) and the
+status words in knowledge/statuses.yml (bot.content.statuses), both live-editable.
 
 The tracker store masks TPINs, so a TPIN only exists in clear during the turn it was typed:
 the form asks for the reference first and the TPIN last, the lookup runs in the turn the TPIN
@@ -11,24 +12,16 @@ arrives, and a TPIN left over from an earlier turn (masked) counts as not given.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.declarations.backends.base import (
-    LANES,
-    STATUSES,
-    DeclarationStatus,
-    StatusServiceUnavailable,
-    get_backend,
-)
+from actions.declarations.backends import get_backend
+from actions.declarations.backends.base import DeclarationStatus, StatusServiceUnavailable
 from actions.declarations.reference import (
     EXAMPLE_REFERENCE,
     InvalidReference,
@@ -39,7 +32,10 @@ from actions.declarations.reference import (
     parse_reference,
     parse_tpin,
 )
+from actions.interruptions import interruption, respond
 from bot.appdb.attempts import AttemptLimiter
+from bot.content.live import get_knowledge
+from bot.content.statuses import StatusTexts, load_status_texts
 from bot.names import (
     AFFIRM,
     ASK_CAPABILITIES,
@@ -54,6 +50,7 @@ from bot.names import (
     DENY,
     GOODBYE,
     GREET,
+    INTENT_PREFIX,
     NLU_FALLBACK,
     OUT_OF_SCOPE,
     REQUEST_HUMAN,
@@ -63,7 +60,6 @@ from bot.names import (
     VALIDATE_DECLARATION_FORM,
 )
 from bot.privacy import install_log_redaction, mask_tpin
-from bot.settings.paths import knowledge_dir
 
 logger = logging.getLogger(__name__)
 install_log_redaction()
@@ -82,88 +78,38 @@ OTHER_INTENTS = frozenset({
 })
 MAX_CANDIDATE_LENGTH = 500
 
-# --- status wording (support-staff content) -------------------------------------------------
+# --- wording (support-staff content: knowledge/messages.yml and knowledge/statuses.yml) ------
 
-class StatusTextError(ValueError):
-    """knowledge/statuses.yml is missing or malformed; the message says where."""
-
-
-@dataclass(frozen=True)
-class StatusTexts:
-    statuses: dict[str, dict[str, str]]
-    lanes: dict[str, str]
+# Said only when the knowledge base itself cannot be read, so it cannot come from there.
+LAST_RESORT = "Please contact the customs contact centre."
 
 
-def statuses_file() -> Path:
-    return knowledge_dir() / "statuses.yml"
+def say(key: str, **values: str) -> str:
+    """A declaration message from messages.yml; {contact} is the "handoff" message.
 
-
-def load_status_texts(path: Path | None = None) -> StatusTexts:
-    """Read and check the status and lane wording (read at every use, so edits are live)."""
-    path = path or statuses_file()
+    `values` fill the message's own placeholders (see bot.content.messages.REQUIRED_MESSAGES).
+    The knowledge base must never take a lookup reply down with it: if it cannot be read, or
+    the message is missing, the user still gets a way to reach a person.
+    """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise StatusTextError(f"{path}: cannot read the file ({error.strerror})") from error
-    except yaml.YAMLError as error:
-        raise StatusTextError(f"{path}: not valid YAML: {error}") from error
-    if not isinstance(data, dict):
-        raise StatusTextError(f"{path}: expected 'statuses:' and 'lanes:' sections")
-    statuses, lanes = data.get("statuses"), data.get("lanes")
-    if not isinstance(statuses, dict) or not isinstance(lanes, dict):
-        raise StatusTextError(f"{path}: expected 'statuses:' and 'lanes:' sections")
-    for code in STATUSES:
-        texts = statuses.get(code)
-        if not isinstance(texts, dict):
-            raise StatusTextError(f"{path}: status '{code}' is missing")
-        for field in ("label", "next", "action"):
-            if not isinstance(texts.get(field), str) or not texts[field].strip():
-                raise StatusTextError(f"{path}: status '{code}' needs a text for '{field}'")
-    for lane in LANES:
-        if not isinstance(lanes.get(lane), str) or not lanes[lane].strip():
-            raise StatusTextError(f"{path}: lane '{lane}' needs an explanation")
-    return StatusTexts(statuses=statuses, lanes=lanes)
-
-
-# --- contact centre and replies ---------------------------------------------------------------
-
-def contact_text() -> str:
-    """How to reach a person, from knowledge/settings.yml (via messages.yml 'handoff')."""
-    try:
-        from bot.content.live import get_knowledge
-
         kb = get_knowledge()
-        text = kb.message("handoff") or kb.fill(
-            "Please contact the {authority_short} contact centre: call {contact_phone} or "
-            "e-mail {contact_email} ({contact_hours})."
-        )
-        if text:
-            return text
-    except Exception:  # the knowledge base must never take the lookup reply down with it
-        logger.exception("contact details unavailable")
-    return "Please contact the customs contact centre."
+        return kb.message(key, contact=kb.message("handoff"), **values) or LAST_RESORT
+    except Exception:
+        logger.exception("declaration message %r unavailable", key)
+        return LAST_RESORT
 
 
 def unavailable_text() -> str:
-    return (
-        "Sorry, the declaration status service is unavailable at the moment, please try again "
-        "later. " + contact_text()
-    )
+    return say("declaration_unavailable")
 
 
 def limit_text() -> str:
-    return (
-        "For your security, I can't check this declaration online after several unsuccessful "
-        "tries. Please try again later, or ask a person: " + contact_text()
-    )
+    return say("declaration_limit")
 
 
 def not_found_text(tpin: str) -> str:
     # The same words for an unknown reference and a wrong TPIN; the reference is not echoed.
-    return (
-        f"I couldn't find a declaration with that reference for TPIN {mask_tpin(tpin)}. "
-        "Please check both: the TPIN must be the declarant's or the consignee's."
-    )
+    return say("declaration_not_found", tpin=mask_tpin(tpin))
 
 
 def _date(value: datetime) -> str:
@@ -172,21 +118,21 @@ def _date(value: datetime) -> str:
 
 def status_text(result: DeclarationStatus, tpin: str, texts: StatusTexts) -> str:
     wording = texts.statuses[result.status]
-    lines = [
-        f"Declaration {result.reference} (TPIN {mask_tpin(tpin)}): {wording['label'].strip()}.",
-    ]
+    lines = [say("declaration_status", reference=result.reference, tpin=mask_tpin(tpin),
+                 label=wording["label"].strip())]
     if result.lane:
-        lines.append(f"Lane: {texts.lanes[result.lane].strip()}")
-    lines.append(f"What happens next: {wording['next'].strip()}")
-    lines.append(f"What you should do: {wording['action'].strip()}")
-    lines.append(f"Last change: {_date(result.last_changed)}.")
+        lines.append(say("declaration_status_lane", lane=texts.lanes[result.lane].strip()))
+    lines.append(say("declaration_status_next", next=wording["next"].strip()))
+    lines.append(say("declaration_status_action", action=wording["action"].strip()))
+    lines.append(say("declaration_status_changed", date=_date(result.last_changed)))
     return "\n".join(lines)
 
 
-ANOTHER_BUTTONS = [
-    {"title": "Yes, check another", "payload": "/affirm"},
-    {"title": "No, thanks", "payload": "/deny"},
-]
+def another_buttons() -> list[dict[str, str]]:
+    return [
+        {"title": say("declaration_another_yes_button"), "payload": "/affirm"},
+        {"title": say("declaration_another_no_button"), "payload": "/deny"},
+    ]
 
 
 def _clear_slots() -> list[EventType]:
@@ -203,7 +149,7 @@ def _latest_text(tracker: Tracker) -> str:
 def _is_attempt(tracker: Tracker) -> bool:
     """Whether the latest message is meant as an answer to the form's question."""
     intent = (tracker.latest_message or {}).get("intent", {}).get("name") or ""
-    if intent.startswith("kb_") or intent in OTHER_INTENTS:
+    if intent.startswith(INTENT_PREFIX) or intent in OTHER_INTENTS:
         return False
     if intent in ATTEMPT_INTENTS:
         return True
@@ -219,16 +165,21 @@ class ValidateDeclarationForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        asked = tracker.get_slot(REQUESTED_SLOT)
+        text = _latest_text(tracker)
+        if asked and find_reference(text) is None and find_tpin(text) is None:
+            kind = interruption(tracker, asked)
+            if kind is not None:
+                # Not an answer: say what fits, keep the slot empty, the form asks again.
+                respond(kind, dispatcher, tracker, get_knowledge())
+                return [SlotSet(asked, None)]
         events = await super().run(dispatcher, tracker, domain)
         tpin = tracker.get_slot(SLOT_TPIN)
         if tpin is not None and (not is_tpin(tpin) or tracker.get_slot(SLOT_REFERENCE) is None):
             # A masked TPIN from an earlier turn, or a TPIN that came before the reference: it
             # would be masked by the next turn, so it is asked for again after the reference.
             if is_tpin(tpin):
-                dispatcher.utter_message(
-                    text="Thanks. First I need the declaration reference; "
-                    "I'll ask for the TPIN after that."
-                )
+                dispatcher.utter_message(text=say("declaration_reference_first"))
             events.append(SlotSet(SLOT_TPIN, None))
         return events
 
@@ -268,16 +219,12 @@ class ValidateDeclarationForm(FormValidationAction):
         try:
             return {SLOT_REFERENCE: parse_reference(str(value)).canonical}
         except InvalidReference as error:
-            example = (
-                f"It looks like {EXAMPLE_REFERENCE}: the year, the office code, "
-                "the series letter and the number."
-            )
             if not any(ch.isdigit() for ch in str(value)):
-                dispatcher.utter_message(text=f"I need the declaration reference. {example}")
+                text = say("declaration_reference_missing", example=EXAMPLE_REFERENCE)
             else:
-                dispatcher.utter_message(
-                    text=f"Sorry, that reference doesn't look right: {error.reason}. {example}"
-                )
+                text = say("declaration_reference_invalid", reason=error.reason,
+                           example=EXAMPLE_REFERENCE)
+            dispatcher.utter_message(text=text)
             return {SLOT_REFERENCE: None}
 
     def validate_declaration_tpin(
@@ -288,10 +235,7 @@ class ValidateDeclarationForm(FormValidationAction):
         try:
             return {SLOT_TPIN: parse_tpin(str(value))}
         except InvalidTpin as error:
-            dispatcher.utter_message(
-                text=f"Sorry, {error.reason}. Please type the 10-digit TPIN of the declarant "
-                "or the consignee."
-            )
+            dispatcher.utter_message(text=say("declaration_tpin_invalid", reason=error.reason))
             return {SLOT_TPIN: None}
 
 
@@ -313,16 +257,12 @@ class ActionCheckDeclaration(Action):
         except InvalidReference:
             reference = None
         if reference is None or not is_tpin(tpin):
-            dispatcher.utter_message(
-                text="Sorry, I need the declaration reference and the TPIN again. "
-                "Say \"check my declaration\" to start over."
-            )
+            dispatcher.utter_message(text=say("declaration_start_over"))
             return _clear_slots()
         try:
             dispatcher.utter_message(text=self._answer(tracker.sender_id, reference, tpin))
-            dispatcher.utter_message(
-                text="Would you like to check another declaration?", buttons=ANOTHER_BUTTONS
-            )
+            dispatcher.utter_message(text=say("declaration_another"),
+                                     buttons=another_buttons())
         except _Blocked:
             dispatcher.utter_message(text=limit_text())
         except Exception as error:  # the user gets a message, never a stack trace
@@ -359,7 +299,5 @@ class ActionCancelDeclaration(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(
-            text="Okay, I've stopped the declaration check. What else can I help you with?"
-        )
+        dispatcher.utter_message(text=say("declaration_cancelled"))
         return [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None), *_clear_slots()]

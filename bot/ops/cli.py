@@ -8,6 +8,7 @@ failure; content mistakes never end in a Python traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import tempfile
@@ -181,10 +182,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot.training import evaluate, trainer
 
     try:
-        return evaluate.main()
+        return evaluate.main(conversations=_eval_assistant)
     except trainer.ContentError as exc:
         print(exc)
         return 1
+
+
+@contextlib.contextmanager
+def _eval_assistant(model: Path, overrides: dict[str, str]):
+    """A scratch assistant on loopback for the multi-turn evaluation: yields send(sender, text)."""
+    from functools import partial
+
+    from bot.ops import launcher
+
+    with tempfile.TemporaryDirectory(prefix="eval-") as tmp, \
+            launcher.scratch_stack(model, Path(tmp), overrides=overrides, web=False) as stack:
+        yield partial(launcher.rest_send, f"{stack.rasa_url}/webhooks/rest/webhook")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -201,7 +214,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from bot.training import bench
+    from bot.ops import bench
 
     return bench.main(args.rest)
 

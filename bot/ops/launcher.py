@@ -196,3 +196,62 @@ class Stack:
 
     def dead(self) -> list[str]:
         return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (for scratch stacks and tests)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rest_send(rest_url: str, sender_id: str, text: str, timeout: float = 60,
+              message_id: str | None = None) -> list[dict]:
+    """One message over the REST channel; the bot's replies."""
+    import json
+
+    payload = {"sender": sender_id, "message": text}
+    if message_id:
+        payload["message_id"] = message_id
+    request = urllib.request.Request(rest_url, data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+@contextlib.contextmanager
+def scratch_stack(model: Path, tmp: Path, knowledge: Path | None = None,
+                  overrides: dict[str, str] | None = None, web: bool = True):
+    """A whole assistant on free loopback ports with its own databases under `tmp`, stopped
+    afterwards: what the conversation tests and `make eval` talk to."""
+    import shutil
+
+    tmp.mkdir(parents=True, exist_ok=True)
+    if knowledge is None:
+        knowledge = tmp / "knowledge"
+        if not knowledge.exists():
+            shutil.copytree(ROOT / "knowledge", knowledge)
+    env_overrides = {
+        "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()),
+        "WEB_PORT": str(free_port()), "KNOWLEDGE_DIR": str(knowledge),
+        "TRACKER_DB": str(tmp / "tracker.db"),
+        "CUSTOMS_DB_URL": f"sqlite:///{tmp / 'customs.db'}", "VAR_DIR": str(tmp / "var"),
+        **(overrides or {}),
+    }
+    env = environment(env_overrides)
+    for key in ("TRACKER_DB_URL", "REDIS_URL", "ACTION_SERVER_URL", "RASA_API_TOKEN"):
+        if key not in (overrides or {}):
+            env.pop(key, None)
+    subprocess.run([sys.executable, "-m", "bot", "db", "init"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    stack = Stack(model=model, env=env, log_dir=tmp / "log", run_dir=tmp / "run")
+    try:
+        stack.check_ports()
+        stack.start_actions()
+        stack.start_rasa()
+        if web:
+            stack.start_web()
+        stack.wait_ready(timeout=240)
+        yield stack
+    finally:
+        stack.stop()

@@ -1,4 +1,5 @@
-"""The only place that changes Rasa's own code: measured fixes and the replay of repeated messages.
+"""The only place that changes Rasa's own code: measured fixes, the replay of repeated messages,
+and the understanding of real wording around the model's parse.
 
 `install()` is the one entry point (the REST channel and the tracker store call it when the
 Rasa server imports them). It is idempotent, keeps every original it replaces in `ORIGINALS`
@@ -63,9 +64,10 @@ def install() -> bool:
         return True
     if not enabled():
         return False
-    from bot.patches import replay, speedups
+    from bot.patches import replay, speedups, understanding
 
     speedups.install()
     replay.install()
+    understanding.install()
     _state["installed"] = True
     return True

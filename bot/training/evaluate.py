@@ -12,17 +12,19 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from bot.content.knowledge import INTENT_PREFIX
-from bot.names import NLU_FALLBACK, OUT_OF_SCOPE
+from bot.names import INTENT_PREFIX, NLU_FALLBACK, OUT_OF_SCOPE
 from bot.settings.paths import CONFIG_FILE, ROOT
 
 HELDOUT_FILE = ROOT / "eval" / "heldout.yml"
 SWEEP = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+Parse = Callable[[str], Awaitable[dict]]
 
 
 @dataclass
@@ -104,22 +106,52 @@ def fallback_settings(config: Path = CONFIG_FILE) -> tuple[float, float]:
     return 0.0, 0.0
 
 
-def predict(model: Path, in_scope: list[tuple[str, str]], oos: list[str],
-            ambiguity: float = 0.0) -> tuple[
-        list[Prediction], float]:
-    """Parse every held-out question with the trained model; return predictions and msgs/s."""
+def load_agent(model: Path):
+    """The trained model in-process, with the project's patches (so parsing goes through
+    bot.understanding as in the running bot)."""
     logging.getLogger("rasa").setLevel(logging.WARNING)
     from rasa.core.agent import Agent
 
-    agent = Agent.load(str(model))
+    from bot import patches
+
+    patches.install()
+    return Agent.load(str(model))
+
+
+def parsers(agent) -> dict[str, Parse]:
+    """'model': the trained model alone; 'bot': through bot.understanding (no conversation)."""
+    from rasa.core.channels.channel import UserMessage
+
+    from bot.patches import ORIGINALS
+
+    original = ORIGINALS.get("MessageProcessor.parse_message")
+
+    async def model_only(text: str) -> dict:
+        if original is None:
+            return await agent.parse_message(text)
+        return await original(agent.processor, UserMessage(text))
+
+    async def bot(text: str) -> dict:
+        return await agent.parse_message(text)
+
+    return {"model": model_only, "bot": bot}
+
+
+def predict(parse: Parse, in_scope: list[tuple[str, str]], oos: list[str],
+            ambiguity: float = 0.0) -> tuple[list[Prediction], float]:
+    """Parse every held-out question; return predictions and messages per second."""
     items = [(t, e) for t, e in in_scope] + [(t, None) for t in oos]
 
     async def parse_all() -> list[Prediction]:
         out = []
         for text, expected in items:
-            result = await agent.parse_message(text)
+            result = await parse(text)
             ranking = [r for r in result.get("intent_ranking") or []
                        if r.get("name") != NLU_FALLBACK]
+            intent = (result.get("intent") or {}).get("name") or ""
+            if intent and intent != NLU_FALLBACK and not intent.startswith(INTENT_PREFIX):
+                # A conversation intent set outside the model (another language): declined.
+                ranking = [{"name": intent, "confidence": 1.0}]
             top = ranking[0] if ranking else {"name": "", "confidence": 0.0}
             second = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
             suggestions = tuple(r["name"] for r in ranking
@@ -171,8 +203,21 @@ def report(predictions: list[Prediction], threshold: float, rate: float) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    from bot.training import trainer
+def summary_line(label: str, predictions: list[Prediction], threshold: float) -> str:
+    s = score(predictions, threshold)
+    return (f"  {label:34s} right {s.pct(s.correct, s.in_scope):5.1f}%  wrong entry "
+            f"{s.pct(s.wrong_entry, s.in_scope):4.1f}%  declined "
+            f"{s.pct(s.wrongly_declined, s.in_scope):4.1f}%  | out of scope declined "
+            f"{s.pct(s.oos_declined, s.oos):5.1f}%")
+
+
+def main(conversations: Callable[[Path, dict[str, str]], Any] | None = None) -> int:
+    """Held-out questions, then real wording per kind. `conversations(model, env)` is a context
+    manager giving a REST `send(sender, text)` for the multi-turn kinds (the CLI starts an
+    assistant for it); without it those kinds are not measured."""
+    from bot.content.live import get_knowledge
+    from bot.settings.paths import DOMAIN_DIR
+    from bot.training import realworld, trainer
 
     b = trainer.build()
     model, seconds = trainer.train(b)
@@ -180,6 +225,34 @@ def main() -> int:
         print(f"Trained {model.name} in {seconds:.0f}s.")
     in_scope, oos = load_heldout()
     threshold, ambiguity = fallback_settings(b.config)
-    predictions, rate = predict(model, in_scope, oos, ambiguity)
+    parse = parsers(load_agent(model))
+    predictions, rate = predict(parse["bot"], in_scope, oos, ambiguity)
+    alone, _ = predict(parse["model"], in_scope, oos, ambiguity)
     print(report(predictions, threshold, rate))
+    print("\nHeld-out questions, the model alone and the bot (model + bot.understanding):")
+    print(summary_line("model alone", alone, threshold))
+    print(summary_line("bot", predictions, threshold))
+
+    data = realworld.load()
+    items = realworld.single_items(data)
+    before = asyncio.run(realworld.score_single(items, parse["model"]))
+    after = asyncio.run(realworld.score_single(items, parse["bot"]))
+    rows = {kind: (before[kind], after[kind]) for kind in items}
+    if conversations is not None:
+        texts = realworld.conversation_texts(get_knowledge(), DOMAIN_DIR)
+        measured = {}
+        for label, switch in (("before", "off"), ("after", "on")):
+            with conversations(model, {"CUSTOMS_UNDERSTANDING": switch}) as send:
+                measured[label] = {
+                    "follow_ups": realworld.score_follow_ups(data["follow_ups"], send, texts),
+                    "in_form": realworld.score_in_form(data["in_form"], send, texts)}
+        for kind in realworld.CONVERSATION_KINDS:
+            rows[kind] = (measured["before"][kind], measured["after"][kind])
+    print("\nReal wording (eval/realworld.yml), per kind: before = the model alone, "
+          "after = the bot as it runs")
+    print(realworld.format_table(rows))
+    print("\nMissed after (first 5 per kind):")
+    for kind, (_, tally) in rows.items():
+        for miss in tally.misses[:5]:
+            print(f"  {kind}: {miss}")
     return 0

@@ -1,6 +1,7 @@
 """The declaration actions run the rasa-sdk way: a Tracker, a CollectingDispatcher, events."""
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,12 @@ from actions.declarations.backends.base import StatusServiceUnavailable
 from actions.declarations.form import (
     ActionCancelDeclaration,
     ActionCheckDeclaration,
-    StatusTextError,
     ValidateDeclarationForm,
-    load_status_texts,
 )
 from bot import appdb
 from bot.appdb.demo_data import seed_demo_declarations
+from bot.content.reader import read_knowledge
+from bot.content.statuses import StatusTextError, load_status_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = {
@@ -26,6 +27,7 @@ DOMAIN = {
     "forms": yaml.safe_load((ROOT / "domain" / "declarations.yml").read_text())["forms"],
 }
 SETTINGS = yaml.safe_load((ROOT / "knowledge" / "settings.yml").read_text())
+KB = read_knowledge(ROOT / "knowledge")[0]
 TPINS = ("1002003004", "2003004005", "3004005006", "9999999999")
 
 
@@ -102,6 +104,32 @@ def test_each_demo_record(reference, tpin, words):
     assert "another declaration" in texts[1] and messages[1]["buttons"]
 
 
+def test_status_answer_is_built_from_messages_and_statuses_yml():
+    statuses = yaml.safe_load((ROOT / "knowledge" / "statuses.yml").read_text())
+    released = statuses["statuses"]["released"]
+    _, texts, messages = lookup("2026 CHR C 20871", "1002003004")
+    lines = texts[0].splitlines()
+    assert lines[:4] == [
+        "Declaration 2026 CHR C 20871 (TPIN ******3004): released.",
+        f"Lane: {statuses['lanes']['green']}",
+        f"What happens next: {released['next']}",
+        f"What you should do: {released['action']}",
+    ]
+    assert re.fullmatch(r"Last change: \d{1,2} [A-Z][a-z]+ \d{4}\.", lines[4]) and len(lines) == 5
+    assert messages[1]["text"] == "Would you like to check another declaration?"
+    assert messages[1]["buttons"] == [{"title": "Yes, check another", "payload": "/affirm"},
+                                      {"title": "No, thanks", "payload": "/deny"}]
+
+
+def test_declaration_wording_edits_in_messages_yml_are_live(private_knowledge):
+    path = private_knowledge / "messages.yml"
+    path.write_text(path.read_text().replace(
+        "I couldn't find a declaration with that reference for TPIN {tpin}.",
+        "No declaration matches that reference and TPIN {tpin}."))
+    _, texts, _ = lookup("2026 LSK C 10452", "9999999999")
+    assert texts[0].startswith("No declaration matches that reference and TPIN ******9999.")
+
+
 @pytest.mark.parametrize("reference, tpin, words", EXPECTED)
 def test_answers_show_no_amounts_goods_or_names(reference, tpin, words):
     import dataclasses
@@ -127,12 +155,19 @@ def test_wrong_tpin_and_unknown_reference_identical():
     assert "9999999999" not in " ".join(wrong_tpin[1])
 
 
+NOT_FOUND = ("I couldn't find a declaration with that reference for TPIN ******9999. Please "
+             "check both: the TPIN must be the declarant's or the consignee's.")
+LIMIT = ("For your security, I can't check this declaration online after several unsuccessful "
+         "tries. Please try again later, or ask a person: ")
+
+
 def test_limit_per_conversation_points_to_contact_centre():
     for _ in range(2):
         _, texts, _ = lookup("2026 LSK C 10452", "9999999999")
-        assert "couldn't find" in texts[0]
+        assert texts[0] == NOT_FOUND
     _, texts, _ = lookup("2026 LSK C 10452", "9999999999")  # third failure reaches the limit
-    assert "couldn't find" in texts[0] and SETTINGS["contact_phone"] in texts[0]
+    assert texts[0] == NOT_FOUND + "\n\n" + LIMIT + KB.message("handoff")
+    assert SETTINGS["contact_phone"] in texts[0]
     events, texts, _ = lookup("2026 LSK C 10452", "1002003004")  # even the right TPIN now
     assert "for your security" in texts[0].lower()
     assert SETTINGS["contact_phone"] in texts[0]
@@ -159,7 +194,10 @@ def test_backend_outage_gives_clear_message(monkeypatch, fault):
 
     monkeypatch.setattr("actions.declarations.form.get_backend", lambda: Broken())
     events, texts, _ = lookup("2026 LSK C 10452", "1002003004")
-    assert "unavailable" in texts[0] and "try again later" in texts[0]
+    assert texts == [
+        "Sorry, the declaration status service is unavailable at the moment, please try again "
+        "later. " + KB.message("handoff")
+    ]
     assert SETTINGS["contact_phone"] in texts[0]
     assert slot_events(events) == {"declaration_tpin": None, "declaration_reference": None}
 
@@ -221,6 +259,12 @@ def test_malformed_reference_reprompts_with_example():
     events, texts, _ = validate("LSK 10452", requested="declaration_reference")
     assert slot_events(events) == {"declaration_reference": None}
     assert "2026 LSK C 10452" in texts[0] and "year" in texts[0]
+    assert texts[0].startswith("Sorry, that reference doesn't look right: ")
+    assert texts[0].endswith(". It looks like 2026 LSK C 10452: the year, the office code, the "
+                             "series letter and the number.")
+    _, texts, _ = validate("my reference please", requested="declaration_reference")
+    assert texts == ["I need the declaration reference. It looks like 2026 LSK C 10452: the "
+                     "year, the office code, the series letter and the number."]
 
 
 def test_reference_given_when_asked():
@@ -245,7 +289,7 @@ def test_tpin_given_when_asked():
 
 
 def test_masked_tpin_from_an_earlier_turn_counts_as_not_given():
-    events, texts, _ = validate("what documents do I need?", intent="kb_documents",
+    events, texts, _ = validate("I am still here", intent="greet",
                                 requested="declaration_tpin",
                                 slots={"declaration_reference": "2026 LSK C 10452",
                                        "declaration_tpin": "******3004"})
@@ -253,11 +297,32 @@ def test_masked_tpin_from_an_earlier_turn_counts_as_not_given():
     assert texts == []
 
 
-@pytest.mark.parametrize("intent", ["kb_documents_needed", "kb_pay_duty", "greet", "stop"])
+@pytest.mark.parametrize("intent", ["greet", "stop", "request_human"])
 def test_other_intents_are_ignored_without_error(intent):
     events, texts, _ = validate("what documents do I need for an import?", intent=intent,
                                 requested="declaration_reference")
     assert events == [] and texts == []
+
+
+@pytest.mark.parametrize("requested", ["declaration_reference", "declaration_tpin"])
+def test_a_knowledge_question_inside_the_form_is_answered_and_the_question_asked_again(
+        requested):
+    from bot.content.answers import answer_text
+
+    events, texts, _ = validate("what documents do I need for an import?",
+                                intent="kb_documents_required_for_import", requested=requested,
+                                slots={"declaration_reference": "2026 LSK C 10452"}
+                                if requested == "declaration_tpin" else None)
+    assert events == [SlotSet(requested, None)]
+    assert texts == [answer_text(KB, "documents_required_for_import"),
+                     KB.message("form_resume")]
+
+
+def test_another_language_inside_the_form_is_told_and_the_question_asked_again():
+    events, texts, _ = validate("Ndikufuna kudziwa za msonkho", intent="other_language",
+                                requested="declaration_reference")
+    assert events == [SlotSet("declaration_reference", None)]
+    assert texts == [KB.message("other_language")]
 
 
 def test_knowledge_question_with_a_reference_still_fills_it():
@@ -283,7 +348,7 @@ def test_cancel_stops_the_form_and_forgets():
     assert ActiveLoop(None) in events
     assert SlotSet("declaration_reference", None) in events
     assert SlotSet("declaration_tpin", None) in events
-    assert "stopped" in texts[0]
+    assert texts == ["Okay, I've stopped the declaration check. What else can I help you with?"]
 
 
 # --- support-staff wording -------------------------------------------------------------------
@@ -298,7 +363,7 @@ def test_status_texts_cover_every_status_and_lane():
 @pytest.mark.parametrize(
     "content, message",
     [
-        ("statuses: [", "not valid YAML"),
+        ("statuses: [", "YAML syntax error"),
         ("- a list", "'statuses:' and 'lanes:'"),
         ("statuses: {}\nlanes: {}", "status 'stored' is missing"),
     ],

@@ -23,7 +23,7 @@ from actions.handoff import (
 )
 from actions.knowledge import ActionClarify
 from bot.appdb.tickets import get_ticket, list_tickets, post_webhook, transcript
-from bot.content.knowledge import read_knowledge
+from bot.content.reader import read_knowledge
 
 ROOT = Path(__file__).resolve().parents[2]
 FORM_DOMAIN = {

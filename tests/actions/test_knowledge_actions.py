@@ -46,7 +46,7 @@ def run(action, t: Tracker) -> tuple[list[dict], list[dict]]:
 
 
 def test_answer_comes_from_the_yaml_with_settings_filled(kb_dir):
-    from bot.content.knowledge import read_knowledge
+    from bot.content.reader import read_knowledge
 
     kb, _ = read_knowledge(kb_dir)
     entry = kb.entries["what_is_tpin"]
@@ -116,7 +116,7 @@ def test_second_failure_in_a_row_hands_over_to_a_person(kb_dir):
                                                events=events))
     texts = " ".join(m["text"] for m in messages)
     assert "person" in texts
-    from bot.content.knowledge import read_knowledge
+    from bot.content.reader import read_knowledge
 
     kb, _ = read_knowledge(kb_dir)
     assert kb.fill("{contact_email}") in texts
@@ -125,7 +125,7 @@ def test_second_failure_in_a_row_hands_over_to_a_person(kb_dir):
 def test_capabilities_lists_categories_and_status_check(kb_dir):
     _, messages = run(ActionReply(), tracker("ask_capabilities"))
     titles = [b["title"] for b in messages[0]["buttons"]]
-    from bot.content.knowledge import read_knowledge
+    from bot.content.reader import read_knowledge
 
     kb, _ = read_knowledge(kb_dir)
     assert titles[:-1] == [c.name for c in kb.categories]
@@ -133,7 +133,7 @@ def test_capabilities_lists_categories_and_status_check(kb_dir):
 
 
 def test_browse_category_lists_its_questions(kb_dir):
-    from bot.content.knowledge import read_knowledge
+    from bot.content.reader import read_knowledge
 
     kb, _ = read_knowledge(kb_dir)
     category = kb.categories[1]

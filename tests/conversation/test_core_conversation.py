@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from bot.content.knowledge import read_knowledge
+from bot.content.reader import read_knowledge
 
 pytestmark = pytest.mark.conversation
 

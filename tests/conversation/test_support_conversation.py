@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from bot.content.knowledge import read_knowledge
+from bot.content.reader import read_knowledge
 
 pytestmark = pytest.mark.conversation
 

@@ -144,7 +144,7 @@ def test_installed_weights_match_the_pin() -> None:
 
 
 def knowledge_questions() -> list[str]:
-    from bot.content.knowledge import read_knowledge
+    from bot.content.reader import read_knowledge
     from bot.settings.paths import knowledge_dir
 
     kb, _ = read_knowledge(knowledge_dir())

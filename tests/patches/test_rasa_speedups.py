@@ -234,7 +234,8 @@ def test_every_replaced_function_is_kept_in_one_registry() -> None:
     assert set(patches.ORIGINALS) == {
         "Event.resolve_by_type", "DaskGraphRunner.run", "EndpointConfig.session",
         "RemoteAction._validate_action_result", "RulePolicy._rule_key_to_state",
-        "RulePolicy._get_possible_keys", "MessageProcessor.handle_message"}
+        "RulePolicy._get_possible_keys", "MessageProcessor.handle_message",
+        "MessageProcessor.parse_message"}
     assert DaskGraphRunner.run is speedups._run_graph
     assert patches.ORIGINALS["DaskGraphRunner.run"] is not speedups._run_graph
     assert MessageProcessor.handle_message is not patches.ORIGINALS[

@@ -27,7 +27,7 @@ def test_ambiguous_top_two_is_declined():
 def test_heldout_set_covers_every_entry():
     from pathlib import Path
 
-    from bot.content.knowledge import read_knowledge
+    from bot.content.reader import read_knowledge
 
     in_scope, oos = load_heldout()
     kb, _ = read_knowledge(Path(__file__).resolve().parents[2] / "knowledge")

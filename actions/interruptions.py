@@ -1,0 +1,101 @@
+"""What a form does with a message that is not an answer to its question.
+
+A form asks for a name, a question, a contact, a reference or a TPIN; people type other things
+in between. None of them is ever stored as the answer:
+- a knowledge question ("what is the VAT rate?") is answered, then the form asks again (but a
+  question typed as the hand-over question is that question);
+- a message in another language, an income-tax question, a TPIN where none was asked, a short
+  greeting, thanks or yes/no: a short note, then the form asks again;
+- "stop", "never mind", "cancel" are the stop intent: the form's stop rule ends it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions._tracker import latest_intent, latest_text
+from bot.content.answers import answer_text
+from bot.names import (
+    AFFIRM,
+    ASK_CAPABILITIES,
+    BOT_CHALLENGE,
+    DECLARATION_REFERENCE,
+    DECLARATION_TPIN,
+    DENY,
+    DOMESTIC_TAX,
+    FEEDBACK_HELPFUL,
+    FEEDBACK_NOT_HELPFUL,
+    GOODBYE,
+    GREET,
+    HANDOVER_NAME,
+    HANDOVER_QUESTION,
+    INTENT_PREFIX,
+    OTHER_LANGUAGE,
+    THANK,
+)
+
+# Messages that are about the conversation, not an answer: a note, then the question again.
+NOT_ANSWERS = frozenset({GREET, THANK, GOODBYE, AFFIRM, DENY, BOT_CHALLENGE, ASK_CAPABILITIES,
+                         FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, OTHER_LANGUAGE, DOMESTIC_TAX})
+# The hand-over question is the person's own question for staff, whatever it is about.
+FREE_TEXT_SLOTS = frozenset({HANDOVER_QUESTION})
+# The declaration form takes a TPIN at any of its questions (it asks the reference first).
+TPIN_SLOTS = frozenset({DECLARATION_REFERENCE, DECLARATION_TPIN})
+# Slots whose own check already refuses greetings and yes/no, with a reason that fits.
+SELF_CHECKED_SLOTS = frozenset({HANDOVER_NAME})
+_TPIN = re.compile(r"(?<!\d)[1-9](?:[\s\-]*\d){9}(?!\d)")
+
+
+def knowledge_entry(tracker: Tracker) -> str | None:
+    """The entry a knowledge question typed into a form asks about (None: not one)."""
+    intent = latest_intent(tracker)
+    if intent.startswith(INTENT_PREFIX):
+        return intent[len(INTENT_PREFIX):]
+    return None
+
+
+def has_tpin(text: str) -> bool:
+    return bool(_TPIN.search(text))
+
+
+def interruption(tracker: Tracker, slot: str) -> str | None:
+    """Why the latest message is not an answer to the form's question, or None if it may be.
+
+    "knowledge": a knowledge question (where the slot is not itself a free question);
+    "language": another language; "domestic_tax": an income-tax question;
+    "tpin": a TPIN where none was asked; "not_answer": a short greeting, thanks or yes/no where
+    the slot's own check would not catch it (a name's check does, with its own reason)."""
+    intent = latest_intent(tracker)
+    text = latest_text(tracker)
+    if intent == OTHER_LANGUAGE:
+        return "language"
+    if intent == DOMESTIC_TAX:
+        return "domestic_tax"
+    if knowledge_entry(tracker) and slot not in FREE_TEXT_SLOTS:
+        return "knowledge"
+    if slot not in TPIN_SLOTS and has_tpin(text):
+        return "tpin"
+    if intent in NOT_ANSWERS and slot not in SELF_CHECKED_SLOTS and len(text.split()) <= 3:
+        return "not_answer"
+    return None
+
+
+def respond(kind: str, dispatcher: CollectingDispatcher, tracker: Tracker, kb: Any) -> None:
+    """Say what fits the interruption; the form then asks its question again."""
+    if kind == "knowledge":
+        text = answer_text(kb, knowledge_entry(tracker) or "")
+        dispatcher.utter_message(text=text or kb.message("answer_unavailable"))
+        dispatcher.utter_message(text=kb.message("form_resume"))
+    elif kind == "tpin":
+        dispatcher.utter_message(text=kb.message("form_no_tpin_here"))
+    elif kind == "language":
+        dispatcher.utter_message(text=kb.message(OTHER_LANGUAGE))
+    elif kind == "domestic_tax":
+        dispatcher.utter_message(text=kb.message(DOMESTIC_TAX))
+        dispatcher.utter_message(text=kb.message("form_resume"))
+    else:
+        dispatcher.utter_message(text=kb.message("form_not_an_answer"))

@@ -1,0 +1,80 @@
+"""Rasa's `MessageProcessor.parse_message` with `bot.understanding` around it.
+
+`parse_message` is where Rasa has both the message and the conversation: the model's parse of
+each reading is Rasa's own (the original function); what the conversation adds (the entry
+answered last, an open form) is read from the tracker here. `CUSTOMS_UNDERSTANDING=off` serves
+the model's parse alone (`make eval` measures both).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from bot.names import ANSWER_ACTION, INTENT_PREFIX
+
+logger = logging.getLogger(__name__)
+# A follow-up leans on an answer given at most this many user messages ago.
+CONTEXT_TURNS = 2
+
+
+def previous_entry(tracker: Any) -> str | None:
+    """The knowledge entry answered last, if within the latest CONTEXT_TURNS user messages."""
+    if tracker is None:
+        return None
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+
+    answered = False
+    users = 0
+    for event in reversed(tracker.events):
+        if isinstance(event, SessionStarted):
+            return None
+        if isinstance(event, ActionExecuted) and event.action_name == ANSWER_ACTION:
+            answered = True
+        elif isinstance(event, UserUttered):
+            users += 1
+            if users > CONTEXT_TURNS:
+                return None
+            if answered:
+                compound = event.parse_data.get("compound") or []
+                name = compound[-1] if compound else (event.intent or {}).get("name") or ""
+                return name[len(INTENT_PREFIX):] if name.startswith(INTENT_PREFIX) else None
+    return None
+
+
+def enabled() -> bool:
+    return (os.environ.get("CUSTOMS_UNDERSTANDING") or "").strip().lower() not in (
+        "off", "0", "false", "no")
+
+
+async def _parse_message(self: Any, message: Any, tracker: Any = None,
+                         only_output_properties: bool = True) -> dict[str, Any]:
+    from rasa.core.channels.channel import UserMessage
+
+    from bot.patches import ORIGINALS
+    from bot.understanding import build
+
+    original = ORIGINALS["MessageProcessor.parse_message"]
+    text = message.text
+    if (not isinstance(text, str) or not text.strip() or text.startswith("/")
+            or not enabled()):
+        return await original(self, message, tracker, only_output_properties)
+
+    async def parse(reading: str) -> dict[str, Any]:
+        copy = UserMessage(reading, None, message.sender_id, None, message.input_channel,
+                           message.message_id, message.metadata)
+        return await original(self, copy, tracker, only_output_properties)
+
+    in_form = bool(tracker is not None and (tracker.active_loop or {}).get("name"))
+    context = build.context_for(previous_entry(tracker), in_form)
+    return await build.current()(text, parse, context)
+
+
+def install() -> None:
+    """Patch Rasa's processor (bot.patches.install() calls this once)."""
+    from rasa.core.processor import MessageProcessor
+
+    from bot.patches import replace
+
+    replace(MessageProcessor, "parse_message", _parse_message)

@@ -1,0 +1,200 @@
+"""`make eval`, second part: real wording (eval/realworld.yml), per kind, right / wrong / declined.
+
+Single messages (misspelled, wrapped in a story, one word, two questions, other languages, near
+misses) are parsed in-process twice: by the trained model alone, and through
+`bot.understanding` as the running bot does, so each line shows before and after in one run.
+Conversations (follow-ups, questions inside a form) are replayed over REST against a running
+assistant (the CLI starts one) and judged by what the person would read.
+
+"Right" is what the issue asks for each kind: the entry meant (both, in order, for two
+questions); the "answers in English" reply for another language; the domestic-tax pointer for
+income tax and the like; a polite decline for other agencies; inside a form, the answer and the
+form's question again, the form left on "cancel", the question asked again for a non-answer.
+"Wrong" is an answer the person did not ask for. Everything else is "declined".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.names import (
+    DOMESTIC_TAX,
+    INTENT_PREFIX,
+    NLU_FALLBACK,
+    OTHER_LANGUAGE,
+    OUT_OF_SCOPE,
+)
+from bot.settings.paths import ROOT
+
+REALWORLD_FILE = ROOT / "eval" / "realworld.yml"
+SINGLE_KINDS = ("misspelled", "wrapped", "one_word", "compound", "other_language",
+                "domestic_tax", "other_agency")
+CONVERSATION_KINDS = ("follow_ups", "in_form")
+
+Parse = Callable[[str], Awaitable[dict[str, Any]]]
+Send = Callable[[str, str], list[dict[str, Any]]]
+
+
+@dataclass
+class Tally:
+    right: int = 0
+    wrong: int = 0
+    declined: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.right + self.wrong + self.declined
+
+    def add(self, outcome: str, text: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        if outcome != "right":
+            self.misses.append(f"{outcome}: {text}")
+
+    def pct(self, n: int) -> float:
+        return 100.0 * n / self.total if self.total else 0.0
+
+
+def load(path: Path = REALWORLD_FILE) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text("utf-8"))
+    near = data.pop("near_miss", {}) or {}
+    data["domestic_tax"] = near.get("domestic_tax") or []
+    data["other_agency"] = near.get("other_agency") or []
+    return data
+
+
+def single_items(data: dict[str, Any]) -> dict[str, list[tuple[str, Any]]]:
+    """(text, expected) per single-message kind."""
+    items: dict[str, list[tuple[str, Any]]] = {}
+    for kind in ("misspelled", "wrapped", "one_word"):
+        items[kind] = [(t, entry) for entry, texts in (data.get(kind) or {}).items()
+                       for t in texts]
+    items["compound"] = [(c["text"], list(c["expect"])) for c in data.get("compound") or []]
+    items["other_language"] = [(t, OTHER_LANGUAGE) for texts in
+                               (data.get("other_language") or {}).values() for t in texts]
+    items["domestic_tax"] = [(t, DOMESTIC_TAX) for t in data["domestic_tax"]]
+    items["other_agency"] = [(t, OUT_OF_SCOPE) for t in data["other_agency"]]
+    return items
+
+
+def outcome_of_parse(parse: dict[str, Any], expected: Any) -> str:
+    """right / wrong / declined for one parsed message (see the module docstring)."""
+    intent = str((parse.get("intent") or {}).get("name") or "")
+    answered = [intent] if intent.startswith(INTENT_PREFIX) else []
+    if parse.get("compound"):
+        answered = list(parse["compound"])
+    answered = [a[len(INTENT_PREFIX):] for a in answered]
+    if isinstance(expected, list):
+        if answered == expected:
+            return "right"
+        return "wrong" if any(a not in expected for a in answered) else "declined"
+    if expected == OTHER_LANGUAGE:
+        return "right" if intent == OTHER_LANGUAGE else "wrong" if answered else "declined"
+    if expected == DOMESTIC_TAX:
+        return "right" if intent == DOMESTIC_TAX else "wrong" if answered else "declined"
+    if expected == OUT_OF_SCOPE:
+        if answered or intent == DOMESTIC_TAX:
+            return "wrong"
+        return "right" if intent in (OUT_OF_SCOPE, NLU_FALLBACK) else "declined"
+    if answered[:1] == [expected]:
+        return "right"
+    return "wrong" if answered else "declined"
+
+
+async def score_single(items: dict[str, list[tuple[str, Any]]], parse: Parse
+                       ) -> dict[str, Tally]:
+    tallies = {}
+    for kind, pairs in items.items():
+        tally = Tally()
+        for text, expected in pairs:
+            tally.add(outcome_of_parse(await parse(text), expected), text)
+        tallies[kind] = tally
+    return tallies
+
+
+@dataclass
+class Texts:
+    """What the bot says, to recognise replies over REST."""
+
+    answers: dict[str, str]            # answer text -> entry id
+    asks: dict[str, str]               # slot -> the form's question
+    cancelled: tuple[str, ...]         # what the bot says when a form is stopped
+
+    def entries_in(self, replies: list[dict[str, Any]]) -> list[str]:
+        return [self.answers[r["text"]] for r in replies if r.get("text") in self.answers]
+
+
+def conversation_texts(kb: Any, domain_dir: Path) -> Texts:
+    from bot.content.answers import answer_text
+
+    answers = {answer_text(kb, entry_id): entry_id for entry_id in kb.entries}
+    asks = {slot: kb.message(f"handoff_ask_{slot.split('_', 1)[1]}")
+            for slot in ("handover_name", "handover_question", "handover_contact")}
+    for path in domain_dir.glob("*.yml"):
+        responses = (yaml.safe_load(path.read_text("utf-8")) or {}).get("responses") or {}
+        for name, variants in responses.items():
+            if name.startswith("utter_ask_"):
+                asks[name[len("utter_ask_"):]] = kb.fill(variants[0]["text"])
+    cancelled = (kb.message("handoff_cancelled"), kb.message("declaration_cancelled"),
+                 kb.message("stop"))
+    return Texts(answers, asks, tuple(c for c in cancelled if c))
+
+
+FORM_STARTS = {"handover": "/request_human", "declaration": "/check_declaration_status"}
+FIRST_SLOT = {"handover": "handover_name", "declaration": "declaration_reference"}
+
+
+def score_follow_ups(items: list[dict[str, Any]], send: Send, texts: Texts) -> Tally:
+    tally = Tally()
+    for item in items:
+        sender = f"eval-{uuid.uuid4().hex[:12]}"
+        *before, last = item["turns"]
+        for turn in before:
+            send(sender, turn)
+        got = texts.entries_in(send(sender, last))
+        expected = item["expect"]
+        outcome = "right" if got[:1] == [expected] else "wrong" if got else "declined"
+        tally.add(outcome, " / ".join(item["turns"]))
+    return tally
+
+
+def score_in_form(items: list[dict[str, Any]], send: Send, texts: Texts) -> Tally:
+    tally = Tally()
+    for item in items:
+        sender = f"eval-{uuid.uuid4().hex[:12]}"
+        send(sender, FORM_STARTS[item["form"]])
+        replies = send(sender, item["text"])
+        said = [r.get("text") or "" for r in replies]
+        asked_again = texts.asks[FIRST_SLOT[item["form"]]] in said
+        got = texts.entries_in(replies)
+        expect = str(item["expect"])
+        if expect.startswith("answer "):
+            entry = expect.split(" ", 1)[1]
+            outcome = ("right" if got == [entry] and asked_again
+                       else "wrong" if got and got != [entry] else "declined")
+        elif expect == "cancel":
+            outcome = ("right" if any(c in said for c in texts.cancelled) and not asked_again
+                       else "wrong" if got else "declined")
+        else:  # reject: never taken as the answer, the same question again
+            outcome = "right" if asked_again and not got else "wrong" if got else "declined"
+        tally.add(outcome, f"[{item['form']}] {item['text']}")
+    return tally
+
+
+def format_table(rows: dict[str, tuple[Tally | None, Tally]]) -> str:
+    """kind -> (before, after): right / wrong / declined, in percent of the kind's items."""
+    lines = [f"{'kind':16s} {'n':>4s}   {'before: right  wrong  declined':>31s}   "
+             f"{'after: right  wrong  declined':>30s}"]
+    for kind, (before, after) in rows.items():
+        b = (f"{before.pct(before.right):11.1f}% {before.pct(before.wrong):5.1f}% "
+             f"{before.pct(before.declined):8.1f}%") if before else f"{'(not measured)':>31s}"
+        lines.append(f"{kind:16s} {after.total:4d}   {b:>31s}   "
+                     f"{after.pct(after.right):11.1f}% {after.pct(after.wrong):5.1f}% "
+                     f"{after.pct(after.declined):8.1f}%")
+    return "\n".join(lines)

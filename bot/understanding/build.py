@@ -1,0 +1,56 @@
+"""Build the understanding pieces from the knowledge being served, once per version of it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from bot.content.live import get_knowledge
+from bot.settings.paths import DATA_DIR
+from bot.understanding import language, lexicon, spelling
+from bot.understanding.context import Context
+from bot.understanding.pipeline import Understanding
+
+logger = logging.getLogger(__name__)
+_lock = threading.Lock()
+_built: dict[int, Understanding] = {}
+
+
+def knowledge_texts(kb) -> list[str]:
+    texts: list[str] = []
+    for entry in kb.entries.values():
+        texts += [entry.question, entry.answer, *entry.examples]
+    return texts
+
+
+def for_knowledge(kb) -> Understanding:
+    """Speller and language detector over this knowledge base's vocabulary."""
+    counts = lexicon.domain_counts(knowledge_texts(kb), DATA_DIR)
+    try:
+        english = lexicon.english_words()
+    except Exception:  # the encoder package is missing: no English list, no detection
+        logger.exception("English word list unavailable: language detection is off")
+        return Understanding(speller=spelling.Speller(counts), detector=None)
+    detector = language.detector(english, counts, spelling.abbreviations())
+    return Understanding(speller=spelling.Speller(counts, english), detector=detector)
+
+
+def current() -> Understanding:
+    """The pieces for the knowledge served now (rebuilt when a valid edit is loaded)."""
+    kb = get_knowledge()
+    with _lock:
+        if id(kb) not in _built:
+            _built.clear()
+            _built[id(kb)] = for_knowledge(kb)
+        return _built[id(kb)]
+
+
+def context_for(previous_entry: str | None, in_form: bool = False) -> Context:
+    """The context of a conversation whose latest answer was `previous_entry`."""
+    if previous_entry is None:
+        return Context(in_form=in_form)
+    entry = get_knowledge().entries.get(previous_entry)
+    if entry is None:
+        return Context(in_form=in_form)
+    return Context(previous_entry=entry.id, previous_question=entry.question,
+                   related=tuple(entry.related), in_form=in_form)

@@ -1,0 +1,133 @@
+"""One message in, one parse out: language, spelling, several questions, follow-ups (see the
+package docstring for the order and the reasons)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.names import (
+    INTENT_PREFIX,
+    NLU_FALLBACK,
+    OTHER_LANGUAGE,
+    OUT_OF_SCOPE,
+)
+from bot.understanding import clauses
+from bot.understanding.context import (
+    CONFIDENT_ALONE,
+    Context,
+    entry_scores,
+    leans,
+    looks_like_follow_up,
+    resolve,
+)
+from bot.understanding.language import LanguageDetector
+from bot.understanding.spelling import Speller, normalise
+
+Parse = Callable[[str], Awaitable[dict[str, Any]]]
+# Intents a follow-up may replace: the model found no entry, or a knowledge entry.
+REPLACEABLE = (NLU_FALLBACK, OUT_OF_SCOPE)
+
+__all__ = ["Context", "Understanding", "understand"]
+
+
+def _intent(parse: dict[str, Any]) -> tuple[str, float]:
+    intent = parse.get("intent") or {}
+    return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
+
+
+def _is_entry(parse: dict[str, Any]) -> bool:
+    return _intent(parse)[0].startswith(INTENT_PREFIX)
+
+
+def _with_intent(parse: dict[str, Any], name: str, confidence: float,
+                 ranking: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    result = copy.copy(parse)
+    result["intent"] = {"name": name, "confidence": confidence}
+    if ranking is not None:
+        result["intent_ranking"] = ranking
+    return result
+
+
+@dataclass
+class Understanding:
+    """The pieces built from the vocabulary (see `bot.patches.understanding` for the wiring)."""
+
+    speller: Speller | None
+    detector: LanguageDetector | None
+
+    async def __call__(self, text: str, parse: Parse, context: Context) -> dict[str, Any]:
+        if self.detector is not None and not self.detector.is_english(text):
+            verdict = self.detector.verdict(text)
+            return {"text": text, "intent": {"name": OTHER_LANGUAGE, "confidence": 1.0},
+                    "entities": [], "intent_ranking": [],
+                    "understanding": {"language": verdict.language}}
+        normalised = normalise(text, self.speller)
+        result = await parse(normalised)
+        notes: dict[str, Any] = {}
+        if normalised != text:
+            notes["normalised"] = normalised
+        result = await self._questions(normalised, result, parse, notes)
+        if context.previous_entry and "compound" not in result:
+            result = await self._follow_up(normalised, result, parse, context, notes)
+        result["text"] = text
+        if notes:
+            result["understanding"] = notes
+        return result
+
+    async def _questions(self, text: str, whole: dict[str, Any], parse: Parse,
+                         notes: dict[str, Any]) -> dict[str, Any]:
+        """Two questions: both entries, in order. One question among other words: that one."""
+        parts = clauses.split(text)
+        if not parts:
+            return whole
+        parsed = [await parse(part) for part in parts]
+        entries: list[tuple[str, float]] = []
+        for p in parsed:
+            name, confidence = _intent(p)
+            if name.startswith(INTENT_PREFIX) and name not in [e for e, _ in entries]:
+                entries.append((name, confidence))
+        if len(entries) >= 2:
+            notes["clauses"] = parts
+            result = _with_intent(whole, entries[0][0], entries[0][1],
+                                  whole.get("intent_ranking"))
+            result["compound"] = [name for name, _ in entries]
+            return result
+        whole_name, whole_confidence = _intent(whole)
+        if len(entries) == 1 and (not whole_name.startswith(INTENT_PREFIX)
+                                  or whole_confidence < entries[0][1]):
+            best = parsed[[_intent(p)[0] for p in parsed].index(entries[0][0])]
+            notes["clauses"] = parts
+            return _with_intent(whole, entries[0][0], entries[0][1],
+                                best.get("intent_ranking"))
+        return whole
+
+    async def _follow_up(self, text: str, alone: dict[str, Any], parse: Parse,
+                         context: Context, notes: dict[str, Any]) -> dict[str, Any]:
+        name, confidence = _intent(alone)
+        if not looks_like_follow_up(text):
+            return alone
+        if not (name in REPLACEABLE or name.startswith(INTENT_PREFIX)):
+            return alone  # thanks, stop, a person: the model knows what this is
+        if name.startswith(INTENT_PREFIX) and confidence >= CONFIDENT_ALONE and not leans(text):
+            return alone
+        combined = await parse(f"{context.previous_question} {text}")
+        resolution = resolve(entry_scores(alone.get("intent_ranking") or []),
+                             entry_scores(combined.get("intent_ranking") or []), context)
+        if not resolution.candidates:
+            return alone
+        ranking = [{"name": f"{INTENT_PREFIX}{entry}", "confidence": min(score / 2, 1.0)}
+                   for entry, score in resolution.candidates]
+        notes["follow_up_of"] = context.previous_entry
+        if resolution.entry is not None:
+            return _with_intent(alone, f"{INTENT_PREFIX}{resolution.entry}",
+                                ranking[0]["confidence"], ranking)
+        return _with_intent(alone, NLU_FALLBACK, ranking[0]["confidence"], ranking)
+
+
+async def understand(text: str, parse: Parse, context: Context,
+                     understanding: Understanding) -> dict[str, Any]:
+    """`understanding(text, parse, context)`: the parse Rasa acts on for this message."""
+    return await understanding(text, parse, context)

@@ -1,0 +1,104 @@
+"""Normalise a message's spelling before the trained model sees it.
+
+Two steps, each word on its own:
+1. SMS spelling (`hw`, `gt`, `pls`, `u`, `frm`, ...) from `spelling.yml`;
+2. a word that is neither English nor in the customs vocabulary is corrected to the nearest
+   vocabulary word at edit distance 1 (2 for words of 8 letters or more), the most frequent
+   one on a tie: `decleration` → `declaration`, `custms` → `customs`. Short words, numbers,
+   references and anything with a digit are left alone, so a TPIN or a declaration reference
+   is never changed.
+Only what would be corrected is changed; punctuation and spacing stay as typed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+TOKEN = re.compile(r"[A-Za-z0-9']+")
+MIN_FUZZY_LENGTH = 4
+LONG_WORD = 8
+
+
+@lru_cache(maxsize=1)
+def abbreviations() -> dict[str, str]:
+    data = yaml.safe_load((Path(__file__).with_name("spelling.yml")).read_text("utf-8"))
+    return {str(k).lower(): str(v) for k, v in (data.get("abbreviations") or {}).items()}
+
+
+def _deletes(word: str, distance: int) -> set[str]:
+    found = {word}
+    frontier = {word}
+    for _ in range(distance):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        found |= frontier
+    return found
+
+
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Damerau-Levenshtein (adjacent transpositions), cut off above `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+@dataclass
+class Speller:
+    """Corrects words against a vocabulary (word → how often it occurs in the training texts)."""
+
+    vocabulary: Counter[str]
+    english: frozenset[str] = frozenset()
+    _index: dict[str, set[str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for word in self.vocabulary:
+            if len(word) >= MIN_FUZZY_LENGTH - 1 and word.isalpha():
+                for key in _deletes(word, 2 if len(word) >= LONG_WORD - 1 else 1):
+                    self._index.setdefault(key, set()).add(word)
+
+    def known(self, word: str) -> bool:
+        return word in self.vocabulary or word in self.english
+
+    def correct(self, word: str) -> str:
+        """The vocabulary word meant by `word`, or `word` itself."""
+        lower = word.lower()
+        if len(lower) < MIN_FUZZY_LENGTH or not lower.isalpha() or self.known(lower):
+            return word
+        limit = 2 if len(lower) >= LONG_WORD else 1
+        candidates: set[str] = set()
+        for key in _deletes(lower, limit):
+            candidates |= self._index.get(key, set())
+        scored = [(edit_distance(lower, c, limit), -self.vocabulary[c], c) for c in candidates]
+        scored = [s for s in scored if s[0] <= limit]
+        return min(scored)[2] if scored else word
+
+
+def normalise(text: str, speller: Speller | None = None) -> str:
+    """`text` with SMS spelling expanded and misspelled words corrected."""
+    table = abbreviations()
+
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        lower = word.lower()
+        if lower in table:
+            return table[lower]
+        if any(ch.isdigit() for ch in word):
+            return word
+        return speller.correct(word) if speller else word
+
+    return re.sub(r"\s+", " ", TOKEN.sub(fix, text)).strip()
+

@@ -1,0 +1,119 @@
+"""Real wording over REST against the trained model: misspellings, follow-ups, two questions at
+once, questions inside forms, other languages and domestic-tax near misses (issue: people's
+real wording). The sentences here are the tests' own, not eval/realworld.yml."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from bot.content.answers import answer_text
+from bot.content.live import get_knowledge
+
+pytestmark = pytest.mark.conversation
+
+
+def sender() -> str:
+    return f"wording-{uuid.uuid4().hex[:12]}"
+
+
+def texts(replies: list[dict]) -> list[str]:
+    return [r.get("text", "") for r in replies]
+
+
+def payloads(replies: list[dict]) -> list[str]:
+    return [b["payload"] for r in replies for b in r.get("buttons", [])]
+
+
+@pytest.fixture()
+def kb(bot_server, monkeypatch):
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(bot_server.knowledge_dir))
+    from bot.content import live
+
+    monkeypatch.setattr(live, "_store", None)
+    return get_knowledge()
+
+
+def answer(kb, entry: str) -> str:
+    return answer_text(kb, entry)
+
+
+@pytest.mark.parametrize(("typed", "entry"), [
+    ("hw do i gt a tpin pls", "how_to_register_tpin"),
+    ("wat documnts do i nid 4 importing", "documents_required_for_import"),
+])
+def test_sms_spelling_gets_the_entry_meant(bot_server, kb, typed, entry):
+    assert texts(bot_server.send(sender(), typed))[0] == answer(kb, entry)
+
+
+def test_a_follow_up_is_answered_with_the_previous_topic(bot_server, kb):
+    s = sender()
+    assert texts(bot_server.send(s, "what is the vat rate on imported goods"))[0] == answer(
+        kb, "import_vat_rate")
+    assert texts(bot_server.send(s, "and excise duty?"))[0] == answer(kb, "excise_duty_goods")
+
+
+def test_an_unclear_follow_up_asks_with_the_related_entries(bot_server, kb):
+    s = sender()
+    bot_server.send(s, "what is the vat rate on imported goods")
+    replies = bot_server.send(s, "and that?")
+    assert kb.message("clarify") in texts(replies)
+    related = set(kb.entries["import_vat_rate"].related)
+    offered = {p.removeprefix("/kb_") for p in payloads(replies) if p.startswith("/kb_")}
+    assert offered & related
+    assert answer(kb, "import_vat_rate") not in texts(replies)
+
+
+def test_two_questions_are_both_answered_in_order_and_the_vote_asked_once(bot_server, kb):
+    replies = bot_server.send(sender(), "my payment is not reflecting on the system, also "
+                                        "what is the penalty for paying late")
+    said = texts(replies)
+    first = said.index(answer(kb, "payment_not_reflecting"))
+    second = said.index(answer(kb, "late_payment_penalty"))
+    assert first < second
+    assert payloads(replies).count("/feedback_helpful") == 1
+
+
+def test_a_question_inside_the_handover_form_is_answered_and_the_form_asks_again(bot_server,
+                                                                                 kb):
+    s = sender()
+    assert kb.message("handoff_ask_name") in texts(bot_server.send(s, "/request_human"))
+    said = texts(bot_server.send(s, "what is the vat rate on imports"))
+    assert answer(kb, "import_vat_rate") in said
+    assert said[-1] == kb.message("handoff_ask_name")
+    # Thanks, a greeting or a TPIN are never taken as the name.
+    for not_a_name in ("thanks", "hello", "1002003004"):
+        said = texts(bot_server.send(s, not_a_name))
+        assert said[-1] == kb.message("handoff_ask_name"), not_a_name
+    said = texts(bot_server.send(s, "Mary Banda"))
+    assert said[-1] == kb.message("handoff_ask_question")
+    said = texts(bot_server.send(s, "never mind"))
+    assert kb.message("handoff_cancelled") in said
+
+
+def test_a_question_inside_the_declaration_form_is_answered_and_the_form_asks_again(
+        bot_server, kb):
+    s = sender()
+    asked = texts(bot_server.send(s, "/check_declaration_status"))[-1]
+    said = texts(bot_server.send(s, "how do i pay customs duty"))
+    assert answer(kb, "how_to_pay_customs_duty") in said
+    assert said[-1] == asked
+    said = texts(bot_server.send(s, "cancel"))
+    assert asked not in said
+
+
+def test_another_language_is_told_the_bot_answers_in_english_and_never_starts_a_form(
+        bot_server, kb):
+    s = sender()
+    for message in ("Ndikufuna kulembetsa TPIN yanga chonde",
+                    "Habari, nataka kujua kuhusu ushuru wa forodha"):
+        said = texts(bot_server.send(s, message))
+        assert said == [kb.message("other_language")]
+    assert kb.message("handoff_ask_name") not in said
+
+
+def test_domestic_tax_is_pointed_to_the_authority_not_answered_with_a_customs_entry(
+        bot_server, kb):
+    said = texts(bot_server.send(sender(), "how do i file my annual income tax return"))
+    assert said == [kb.message("domestic_tax")]

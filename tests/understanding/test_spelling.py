@@ -1,0 +1,51 @@
+"""bot/understanding/spelling.py: SMS spelling expanded, misspellings corrected against the
+customs vocabulary, and nothing else touched (numbers, references, TPINs, English words)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from bot.understanding.spelling import Speller, edit_distance, normalise
+
+VOCABULARY = Counter({"declaration": 40, "declarations": 5, "customs": 60, "clearing": 20,
+                      "agent": 30, "import": 50, "importing": 5, "tpin": 40, "register": 10,
+                      "vehicle": 15, "payment": 25, "reference": 12, "duty": 70})
+ENGLISH = frozenset({"how", "do", "i", "get", "my", "the", "a", "is", "what", "for", "car",
+                     "please", "registered", "important"})
+SPELLER = Speller(VOCABULARY, ENGLISH)
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("hw do i gt tpin", "how do i get tpin"),
+    ("wat is duty 4 a car pls", "what is duty 4 a car please"),
+    ("decleration refrence", "declaration reference"),
+    ("custms clering agent", "customs clearing agent"),
+    ("imprt a vehicel", "import a vehicle"),
+])
+def test_sms_spelling_and_misspellings_become_the_words_the_model_knows(typed, meant):
+    assert normalise(typed, SPELLER) == meant
+
+
+@pytest.mark.parametrize("text", [
+    "2026 LSK C 10452", "my tpin is 1002003004", "registered", "important",
+    "Kasumbalesa", "asycuda", "0977123456",
+])
+def test_numbers_references_english_and_unknown_names_are_left_alone(text):
+    assert normalise(text, SPELLER) == text
+
+
+def test_a_tie_goes_to_the_more_frequent_word():
+    speller = Speller(Counter({"taxes": 1, "taxis": 9}))
+    assert speller.correct("taxos") == "taxis"
+
+
+def test_short_words_are_never_guessed():
+    assert SPELLER.correct("dut") == "dut"
+
+
+def test_edit_distance_counts_a_swap_as_one():
+    assert edit_distance("tpni", "tpin") == 1
+    assert edit_distance("custom", "customs") == 1
+    assert edit_distance("abc", "xyz") == 3
