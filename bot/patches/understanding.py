@@ -66,7 +66,7 @@ async def _parse_message(self: Any, message: Any, tracker: Any = None,
                            message.message_id, message.metadata)
         return await original(self, copy, tracker, only_output_properties)
 
-    in_form = bool(tracker is not None and (tracker.active_loop or {}).get("name"))
+    in_form = bool(tracker is not None and tracker.active_loop_name)
     context = build.context_for(previous_entry(tracker), in_form)
     return await build.current()(text, parse, context)
 

@@ -111,6 +111,9 @@ def load_agent(model: Path):
     bot.understanding as in the running bot)."""
     logging.getLogger("rasa").setLevel(logging.WARNING)
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # no debug line per parsed message
 
     from bot import patches
 

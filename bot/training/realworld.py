@@ -127,13 +127,20 @@ class Texts:
     cancelled: tuple[str, ...]         # what the bot says when a form is stopped
 
     def entries_in(self, replies: list[dict[str, Any]]) -> list[str]:
-        return [self.answers[r["text"]] for r in replies if r.get("text") in self.answers]
+        return [self.answers[r["text"].strip()] for r in replies
+                if (r.get("text") or "").strip() in self.answers]
+
+
+def first_paragraph(text: str) -> str:
+    return text.strip().split("\n\n")[0].strip()
 
 
 def conversation_texts(kb: Any, domain_dir: Path) -> Texts:
     from bot.content.answers import answer_text
 
-    answers = {answer_text(kb, entry_id): entry_id for entry_id in kb.entries}
+    # Rasa's output channels send each paragraph as its own message: an answer is recognised
+    # by its first paragraph.
+    answers = {first_paragraph(answer_text(kb, entry_id)): entry_id for entry_id in kb.entries}
     asks = {slot: kb.message(f"handoff_ask_{slot.split('_', 1)[1]}")
             for slot in ("handover_name", "handover_question", "handover_contact")}
     for path in domain_dir.glob("*.yml"):

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from bot.names import INTENT_PREFIX
 
 MAX_FOLLOW_UP_WORDS = 7
-RELATED_BONUS = 0.15
-SAME_ENTRY_MALUS = 0.3
-MIN_SCORE = 0.6        # of 2 + bonus: both readings together
-MIN_MARGIN = 0.15
+# Chosen on eval/dev_followups.yml with scripts/tune_followups.py (29 right, 1 wrong of 32).
+RELATED_BONUS = 0.25
+SAME_ENTRY_MALUS = 1.0
+MIN_SCORE = 0.3        # of 2 + bonus: both readings together
+MIN_MARGIN = 0.05
 CONFIDENT_ALONE = 0.8  # a message this clear on its own is a new question, not a follow-up
 LEANING = re.compile(
     r"^\s*(?:and|also|but|so|or|then|what about|how about|what if|and if|and for|for|same for|"
