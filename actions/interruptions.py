@@ -37,6 +37,7 @@ from bot.names import (
     OTHER_LANGUAGE,
     THANK,
 )
+from bot.understanding import enabled as understanding_enabled
 
 # Messages that are about the conversation, not an answer: a note, then the question again.
 NOT_ANSWERS = frozenset({GREET, THANK, GOODBYE, AFFIRM, DENY, BOT_CHALLENGE, ASK_CAPABILITIES,
@@ -69,6 +70,8 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
     "language": another language; "domestic_tax": an income-tax question;
     "tpin": a TPIN where none was asked; "not_answer": a short greeting, thanks or yes/no where
     the slot's own check would not catch it (a name's check does, with its own reason)."""
+    if not understanding_enabled():
+        return None
     intent = latest_intent(tracker)
     text = latest_text(tracker)
     if intent == OTHER_LANGUAGE:
@@ -79,9 +82,15 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
         return "knowledge"
     if slot not in TPIN_SLOTS and has_tpin(text):
         return "tpin"
-    if intent in NOT_ANSWERS and slot not in SELF_CHECKED_SLOTS and len(text.split()) <= 3:
+    if slot not in SELF_CHECKED_SLOTS and is_short_chat(tracker):
         return "not_answer"
     return None
+
+
+def is_short_chat(tracker: Tracker) -> bool:
+    """A greeting, thanks, yes/no... of three words or fewer ("hello there", "ok thanks")."""
+    return (understanding_enabled() and latest_intent(tracker) in NOT_ANSWERS
+            and len(latest_text(tracker).split()) <= 3)
 
 
 def respond(kind: str, dispatcher: CollectingDispatcher, tracker: Tracker, kb: Any) -> None:

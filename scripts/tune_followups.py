@@ -45,8 +45,8 @@ def main() -> None:
         ctx.MIN_SCORE, ctx.MIN_MARGIN, ctx.RELATED_BONUS, ctx.SAME_ENTRY_MALUS = (
             min_score, margin, bonus, malus)
         outcomes = [ctx.resolve(a, b, c).entry for c, a, b, _ in rows]
-        right = sum(o == e for o, (*_, e) in zip(outcomes, rows))
-        wrong = sum(o is not None and o != e for o, (*_, e) in zip(outcomes, rows))
+        right = sum(o == e for o, (*_, e) in zip(outcomes, rows, strict=True))
+        wrong = sum(o is not None and o != e for o, (*_, e) in zip(outcomes, rows, strict=True))
         return right, wrong, len(rows) - right - wrong
 
     grid = itertools.product([0.3, 0.4, 0.5, 0.6], [0.0, 0.05, 0.1, 0.15, 0.2],

@@ -9,7 +9,6 @@ the model's parse alone (`make eval` measures both).
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from bot.names import ANSWER_ACTION, INTENT_PREFIX
@@ -43,17 +42,12 @@ def previous_entry(tracker: Any) -> str | None:
     return None
 
 
-def enabled() -> bool:
-    return (os.environ.get("CUSTOMS_UNDERSTANDING") or "").strip().lower() not in (
-        "off", "0", "false", "no")
-
-
 async def _parse_message(self: Any, message: Any, tracker: Any = None,
                          only_output_properties: bool = True) -> dict[str, Any]:
     from rasa.core.channels.channel import UserMessage
 
     from bot.patches import ORIGINALS
-    from bot.understanding import build
+    from bot.understanding import build, enabled
 
     original = ORIGINALS["MessageProcessor.parse_message"]
     text = message.text

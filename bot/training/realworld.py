@@ -127,8 +127,12 @@ class Texts:
     cancelled: tuple[str, ...]         # what the bot says when a form is stopped
 
     def entries_in(self, replies: list[dict[str, Any]]) -> list[str]:
-        return [self.answers[r["text"].strip()] for r in replies
-                if (r.get("text") or "").strip() in self.answers]
+        found = []
+        for reply in replies:
+            first = first_paragraph(reply.get("text") or "")
+            if first in self.answers:
+                found.append(self.answers[first])
+        return found
 
 
 def first_paragraph(text: str) -> str:
@@ -138,8 +142,8 @@ def first_paragraph(text: str) -> str:
 def conversation_texts(kb: Any, domain_dir: Path) -> Texts:
     from bot.content.answers import answer_text
 
-    # Rasa's output channels send each paragraph as its own message: an answer is recognised
-    # by its first paragraph.
+    # Rasa's output channels send each paragraph of a message without buttons as a message of
+    # its own: an answer is recognised by its first paragraph.
     answers = {first_paragraph(answer_text(kb, entry_id)): entry_id for entry_id in kb.entries}
     asks = {slot: kb.message(f"handoff_ask_{slot.split('_', 1)[1]}")
             for slot in ("handover_name", "handover_question", "handover_contact")}

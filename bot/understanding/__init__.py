@@ -17,6 +17,15 @@ Pure code (no Rasa import): `bot.patches.understanding` wires it into Rasa's
 conversation. The stored text is always what the person typed.
 """
 
+import os
+
 from bot.understanding.pipeline import Context, Understanding, understand
 
-__all__ = ["Context", "Understanding", "understand"]
+__all__ = ["Context", "Understanding", "enabled", "understand"]
+
+
+def enabled() -> bool:
+    """False with `CUSTOMS_UNDERSTANDING=off`: the model's parse alone, and forms that take
+    any message as the answer (how the bot behaved before; `make eval` measures both)."""
+    return (os.environ.get("CUSTOMS_UNDERSTANDING") or "").strip().lower() not in (
+        "off", "0", "false", "no")

@@ -35,3 +35,15 @@ def split(text: str) -> list[str]:
     if len(merged) < 2 or len(merged[0].split()) < MIN_WORDS:
         return []
     return merged[:MAX_CLAUSES]
+
+
+ASKING = re.compile(rf"^(?:{QUESTION_WORDS})\b|\b(?:know|advise|tell me|help me|explain)\b",
+                    re.IGNORECASE)
+
+
+def question_index(parts: list[str]) -> int:
+    """The clause that asks: the last one that reads like a question, else the last one."""
+    for i in range(len(parts) - 1, -1, -1):
+        if ASKING.search(parts[i]):
+            return i
+    return len(parts) - 1

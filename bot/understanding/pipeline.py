@@ -29,6 +29,10 @@ from bot.understanding.spelling import Speller, normalise
 Parse = Callable[[str], Awaitable[dict[str, Any]]]
 # Intents a follow-up may replace: the model found no entry, or a knowledge entry.
 REPLACEABLE = (NLU_FALLBACK, OUT_OF_SCOPE)
+# A question inside a story: the whole message and the question clause, confidences added
+# (chosen on eval/dev_wrapped.yml with scripts/tune_wrapped.py).
+STORY_MIN_SCORE = 0.8
+STORY_MIN_MARGIN = 0.2
 
 __all__ = ["Context", "Understanding", "understand"]
 
@@ -95,13 +99,27 @@ class Understanding:
                                   whole.get("intent_ranking"))
             result["compound"] = [name for name, _ in entries]
             return result
-        whole_name, whole_confidence = _intent(whole)
-        if len(entries) == 1 and (not whole_name.startswith(INTENT_PREFIX)
-                                  or whole_confidence < entries[0][1]):
-            best = parsed[[_intent(p)[0] for p in parsed].index(entries[0][0])]
-            notes["clauses"] = parts
-            return _with_intent(whole, entries[0][0], entries[0][1],
-                                best.get("intent_ranking"))
+        # One question among other words (a greeting, a story): the whole message and its
+        # question clause are read together, and an entry both point to wins.
+        question = parsed[clauses.question_index(parts)]
+        scores: dict[str, float] = {}
+        for reading in (whole, question):
+            for item in reading.get("intent_ranking") or []:
+                name = str(item.get("name") or "")
+                if name.startswith(INTENT_PREFIX):
+                    scores[name] = scores.get(name, 0.0) + float(item.get("confidence") or 0.0)
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        if not ranked:
+            return whole
+        top, score = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        ranking = [{"name": n, "confidence": min(s / 2, 1.0)} for n, s in ranked[:10]]
+        notes["clauses"] = parts
+        if score >= STORY_MIN_SCORE and score - second >= STORY_MIN_MARGIN:
+            return _with_intent(whole, top, min(score / 2, 1.0), ranking)
+        if _is_entry(whole) and _intent(whole)[0] != top:
+            # The story and the question point to different entries: ask, don't guess.
+            return _with_intent(whole, NLU_FALLBACK, min(score / 2, 1.0), ranking)
         return whole
 
     async def _follow_up(self, text: str, alone: dict[str, Any], parse: Parse,

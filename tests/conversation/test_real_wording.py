@@ -19,7 +19,9 @@ def sender() -> str:
 
 
 def texts(replies: list[dict]) -> list[str]:
-    return [r.get("text", "") for r in replies]
+    """Each reply's first paragraph (Rasa sends the paragraphs of a message without buttons
+    as separate messages, those with buttons whole)."""
+    return [(r.get("text") or "").strip().split("\n\n")[0].strip() for r in replies]
 
 
 def payloads(replies: list[dict]) -> list[str]:
