@@ -168,6 +168,24 @@ def run_stack(name: str, model: Path, extra_env: dict[str, str], plain: bool = F
 
 # --- command ----------------------------------------------------------------------------------
 
+def understanding_cost() -> int:
+    """What bot.understanding costs under load: the same model served with it and without."""
+    from bot.settings.paths import CONFIG_FILE
+    from bot.training import trainer
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    model, _ = train("ours", CONFIG_FILE, trainer.build(), BENCH_DIR / "models")
+    figures = {name: run_stack(name, model, extra) for name, extra in (
+        ("without", {"CUSTOMS_UNDERSTANDING": "off"}), ("with", {}))}
+    (BENCH_DIR / "understanding.json").write_text(json.dumps(figures, indent=2), "utf-8")
+    for i, concurrency in enumerate(LEVELS):
+        without, with_ = figures["without"]["levels"][i], figures["with"]["levels"][i]
+        print(f"x{concurrency}: {with_['msgs_per_s']:.1f} msg/s with, {without['msgs_per_s']:.1f} without "
+              f"({with_['msgs_per_s'] / without['msgs_per_s']:.2f}x); p95 {with_['p95_ms']:.0f} ms vs "
+              f"{without['p95_ms']:.0f} ms")
+    return 0
+
+
 def render(results_file: Path, docs: Path) -> int:
     """`--render`: rewrite the docs from the last results, without running anything."""
     if not results_file.exists():
@@ -184,9 +202,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the SANIC_WORKERS=2 run (it needs Redis)")
     parser.add_argument("--render", action="store_true",
                         help="rewrite docs/performance.md and the plot from the last results")
+    parser.add_argument("--understanding", action="store_true",
+                        help="only ours, with and without bot.understanding "
+                             "(CUSTOMS_UNDERSTANDING=off), same model, same run")
     args = parser.parse_args(argv)
     if args.render:
         return render(BENCH_DIR / "results.json", DOCS)
+    if args.understanding:
+        return understanding_cost()
     from bot.settings.paths import CONFIG_FILE
     from bot.training import trainer
 

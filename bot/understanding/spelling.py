@@ -1,6 +1,6 @@
 """Normalise a message's spelling before the trained model sees it.
 
-Two steps, each word on its own:
+Two steps, each word on its own, for words the model was not trained on:
 1. SMS spelling (`hw`, `gt`, `pls`, `u`, `frm`, ...) from `spelling.yml`;
 2. a word that is neither English nor in the customs vocabulary is corrected to the nearest
    vocabulary word at edit distance 1 (2 for words of 8 letters or more), the most frequent
@@ -23,6 +23,8 @@ import yaml
 TOKEN = re.compile(r"[A-Za-z0-9']+")
 MIN_FUZZY_LENGTH = 4
 LONG_WORD = 8
+INFLECTIONS = ("ers", "er", "ings", "ing", "ed", "es", "s", "ly", "ments", "ment", "ations",
+               "ation", "ions", "ion")
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +73,17 @@ class Speller:
                     self._index.setdefault(key, set()).add(word)
 
     def known(self, word: str) -> bool:
-        return word in self.vocabulary or word in self.english
+        """In the vocabulary or English, or an inflection of such a word (importer, shedding):
+        the encoder's word list has few inflections, and those are not misspellings."""
+        if word in self.vocabulary or word in self.english:
+            return True
+        for suffix in INFLECTIONS:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                stem = word[: -len(suffix)]
+                for candidate in (stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else ""):
+                    if candidate and (candidate in self.vocabulary or candidate in self.english):
+                        return True
+        return False
 
     def correct(self, word: str) -> str:
         """The vocabulary word meant by `word`, or `word` itself."""
@@ -94,6 +106,8 @@ def normalise(text: str, speller: Speller | None = None) -> str:
     def fix(match: re.Match) -> str:
         word = match.group(0)
         lower = word.lower()
+        if speller is not None and lower in speller.vocabulary:
+            return word  # the model was trained on this spelling: leave it as typed
         if lower in table:
             return table[lower]
         if any(ch.isdigit() for ch in word):

@@ -49,3 +49,11 @@ def test_edit_distance_counts_a_swap_as_one():
     assert edit_distance("tpni", "tpin") == 1
     assert edit_distance("custom", "customs") == 1
     assert edit_distance("abc", "xyz") == 3
+
+
+@pytest.mark.parametrize("word", ["importer", "importing", "registers", "registered",
+                                  "payments"])
+def test_inflections_of_known_words_are_not_misspellings(word):
+    speller = Speller(Counter({"imported": 5, "import": 9, "register": 3, "payment": 4}),
+                      frozenset({"register", "payment"}))
+    assert speller.correct(word) == word
