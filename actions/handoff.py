@@ -23,8 +23,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._tracker import latest_intent, latest_text
-from actions.interruptions import interruption, respond
-from bot.appdb.tickets import create_ticket, post_webhook, transcript
+from actions.interruptions import interruption, is_short_chat, respond
+from bot.appdb.tickets import TicketLimitReached, create_ticket, post_webhook, transcript
 from bot.names import (
     CANCEL_HANDOVER_ACTION,
     CREATE_TICKET_ACTION,
@@ -139,6 +139,8 @@ class ValidateHandoverForm(FormValidationAction):
         if value is None:
             return {HANDOVER_NAME: None}  # an interruption, already answered
         name = clean_name(value)
+        if name is not None and is_short_chat(tracker):
+            name = None  # "hello there", "ok thanks": a greeting or thanks is never a name
         if name is None:
             dispatcher.utter_message(text=_kb().message("handoff_invalid_name"))
         return {HANDOVER_NAME: name}
@@ -229,6 +231,11 @@ class ActionCreateTicket(Action):
         try:
             ticket = create_ticket(tracker.sender_id, name, contact[0], contact[1], question,
                                    transcript(tracker.events))
+        except TicketLimitReached as reached:
+            # Same words whichever limit: a flooder learns nothing about the others.
+            logger.warning("no ticket for conversation %s: %s", tracker.sender_id, reached)
+            dispatcher.utter_message(text=kb.message("handoff_limit"))
+            return _clear()
         except Exception:
             logger.exception("could not create a ticket")
             dispatcher.utter_message(text=kb.message("handoff_failed"))

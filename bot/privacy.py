@@ -1,9 +1,15 @@
-"""Masking TPINs wherever text is kept: tracker store, logs, reports.
+"""Masking TPINs and phone numbers wherever text is kept: tracker store, logs, reports.
 
-A TPIN is 10 digits, but people type it as `1002003004`, `100 200 3004`, `100-200-3004` or glued
-to words (`tpin:1002003004`). Over-masking an unrelated long number (an amount, a phone number)
-is harmless; leaking a TPIN is not, so every run of 10 or more digits, including digit groups
-joined by single spaces, dashes or dots, is masked to `******` plus its last four digits.
+A TPIN is 10 digits, but people type it as `1002003004`, `100  200  3004`, `100 - 200 - 3004`
+or glued to words (`tpin:1002003004`); a phone as `(097) 712-3456` or `+260 97 712 3456`.
+Masking must accept at least every spelling the parsers accept (`parse_tpin`/`find_tpin` in
+actions/declarations/reference.py, `find_contact` in actions/handoff.py; a property-based test
+checks both sides agree). Over-masking an unrelated long number (an amount) is harmless; leaking
+a TPIN is not, so every run of 10 or more digits, digit groups joined by any run of spaces,
+dashes, dots or brackets included, is masked to `******` plus its last four digits.
+
+The one exception is a time stamp (`2026-01-06 06:24:32`, as in ticket transcripts): it holds
+10 digits but no parser takes it for a TPIN or a phone (the colon), so it stays readable.
 """
 
 from __future__ import annotations
@@ -17,7 +23,14 @@ MASK = "******"
 # Digit groups joined by one separator; the whole run is masked when it holds >= 10 digits.
 # A declaration reference ("2026 LSK C 10452") is split by letters, so it is never touched.
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]+(?:[ \-.][0-9]+)*(?![0-9])")
+# Separators between digit groups: what find_contact squeezes out ([\s\-().]), a superset of
+# what parse_tpin removes ([ \-]).
+_SEPARATORS = r"[\s\-().]+"
+_TIME_STAMP = (r"(?<![0-9])[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}"
+               r"(?::[0-9]{2}(?:\.[0-9]+)?)?(?![0-9])")
+# A time stamp is matched (and kept) first; a digit run never reaches into a following one.
+_DIGIT_RUN = re.compile(rf"(?P<stamp>{_TIME_STAMP})"
+                        rf"|(?<![0-9])[0-9]+(?:{_SEPARATORS}(?!{_TIME_STAMP})[0-9]+)*(?![0-9])")
 
 
 def mask_tpin(tpin: object) -> str:
@@ -28,6 +41,8 @@ def mask_tpin(tpin: object) -> str:
 
 def _mask_run(match: re.Match[str]) -> str:
     run = match.group(0)
+    if match.group("stamp"):
+        return run
     digits = re.sub(r"[^0-9]", "", run)
     if len(digits) < 10:
         return run
@@ -95,6 +110,9 @@ def install_log_redaction() -> None:
         redacted = redact_tpins(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # A traceback quotes the values it failed on; formatters reuse a set exc_text.
+            record.exc_text = redact_tpins(logging.Formatter().formatException(record.exc_info))
         return record
 
     logging.setLogRecordFactory(factory)

@@ -3,8 +3,9 @@ development stories and double questions.
 
     .venv/bin/python scripts/tune_wrapped.py
 
-Runs eval/dev_wrapped.yml and eval/dev_compound.yml through the whole pipeline (latest trained model) for a grid of the
-constants and scores right minus twice wrong. Never run it on eval/realworld.yml.
+Runs eval/dev_wrapped.yml and eval/dev_compound.yml through the whole pipeline (latest trained
+model) for a grid of the constants and scores right minus twice wrong. Never run it on
+eval/realworld.yml.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@
  *   data-probe-ms     health-probe interval while the server is unreachable (default 5000)
  *   data-max-length   longest message a user may send (default 1000)
  *   data-open         "true" to open the panel on first visit
+ *   data-idle-minutes forget the conversation kept in this browser after this many minutes
+ *                     without use (default 30): a shared computer does not show it to the next
+ *                     person. TPIN-like digit runs are masked in what is kept; "Start over"
+ *                     removes it at once.
  */
 (function () {
   'use strict';
@@ -70,7 +74,8 @@
     timeoutMs: intAttr(data.timeoutMs, 20000, 1000, 120000),
     probeMs: intAttr(data.probeMs, 5000, 500, 600000),
     maxLength: intAttr(data.maxLength, 1000, 1, 10000),
-    openOnStart: data.open === 'true'
+    openOnStart: data.open === 'true',
+    idleMs: intAttr(data.idleMinutes, 30, 1, 24 * 60) * 60000
   };
 
   if (!config.botUrl) {
@@ -250,12 +255,53 @@
     return out.text || out.image || (out.buttons && out.buttons.length) ? out : null;
   }
 
+  // Digit runs of 10 or more (TPINs, phone numbers; groups joined by spaces, dashes, dots or
+  // brackets) become ****** and their last four digits, as the server masks them
+  // (bot/privacy.py); a time stamp is left alone.
+  var DIGIT_RUN = /\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\d+(?:[\s\-().]+\d+)*/g;
+
+  function maskDigits(text) {
+    if (typeof text !== 'string') return text;
+    return text.replace(DIGIT_RUN, function (run) {
+      if (run.indexOf(':') >= 0) return run;
+      var digits = run.replace(/\D/g, '');
+      return digits.length >= 10 ? '******' + digits.slice(-4) : run;
+    });
+  }
+
+  function maskedForStorage(s) {
+    return {
+      sender: s.sender,
+      open: s.open,
+      savedAt: Date.now(),
+      messages: s.messages.map(function (m) {
+        var out = {};
+        Object.keys(m).forEach(function (key) { out[key] = m[key]; });
+        out.text = maskDigits(m.text);
+        if (typeof m.payload === 'string') out.payload = maskDigits(m.payload);
+        if (out.buttons) {
+          out.buttons = out.buttons.map(function (b) {
+            return { title: maskDigits(b.title), payload: maskDigits(b.payload) };
+          });
+        }
+        return out;
+      })
+    };
+  }
+
+  function forget() {
+    try { window.localStorage.removeItem(storeKey); } catch (e) { /* blocked storage */ }
+  }
+
   function loadState() {
     try {
       var raw = window.localStorage.getItem(storeKey);
       if (raw) {
         var parsed = JSON.parse(raw);
-        if (parsed && typeof parsed.sender === 'string' && /^[\w-]{1,80}$/.test(parsed.sender)) {
+        var age = parsed && typeof parsed.savedAt === 'number' ? Date.now() - parsed.savedAt : Infinity;
+        if (!(age >= 0 && age <= config.idleMs)) {
+          forget(); // left idle (or from an older version without a time): start afresh
+        } else if (parsed && typeof parsed.sender === 'string' && /^[\w-]{1,80}$/.test(parsed.sender)) {
           return {
             sender: parsed.sender,
             open: parsed.open === true,
@@ -270,13 +316,16 @@
 
   var state = loadState();
 
+  var lastUse = Date.now();
+
   function saveState() {
     state.messages = state.messages.slice(-MAX_STORED_MESSAGES);
+    lastUse = Date.now();
     try {
-      var raw = JSON.stringify(state);
+      var raw = JSON.stringify(maskedForStorage(state));
       while (raw.length > MAX_STORED_CHARS && state.messages.length > 1) {
         state.messages.shift();
-        raw = JSON.stringify(state);
+        raw = JSON.stringify(maskedForStorage(state));
       }
       window.localStorage.setItem(storeKey, raw);
     } catch (e) { /* storage full or blocked: the conversation still works */ }
@@ -622,8 +671,11 @@
   }
 
   function reset() {
+    // "Start over": nothing of the old conversation stays in this browser, and the new one
+    // has a new sender id, so the next person cannot continue it.
     state = { sender: newSenderId(), open: isOpen(), messages: [] };
-    saveState();
+    forget();
+    lastUse = Date.now();
     hideAlert();
     renderHistory();
     input.focus();
@@ -672,6 +724,13 @@
 
   if (document.body) mount();
   else document.addEventListener('DOMContentLoaded', mount);
+
+  // A page left open on a shared computer: after the idle time the conversation is cleared.
+  setInterval(function () {
+    if (Date.now() - lastUse > config.idleMs && (state.messages.length || pending)) {
+      if (!pending) reset();
+    }
+  }, Math.min(60000, config.idleMs));
 
   window.ZaxWidget = {
     started: true,

@@ -8,14 +8,19 @@ the user quotes when they follow up. New tickets can be posted to a helpdesk sys
   TICKET_WEBHOOK_TOKEN    optional; sent as `Authorization: Bearer <token>`.
   TICKET_WEBHOOK_TIMEOUT  seconds [5]. A slow or failing helpdesk never loses the ticket: it is
                           stored first, and the outcome of the post is kept on the ticket.
+
+Tickets cannot be flooded (a script, or a foreign page driving the widget): at most
+TICKETS_PER_CONVERSATION_PER_HOUR [3] per conversation, TICKETS_PER_CONTACT_PER_HOUR [3] per
+phone number or e-mail, TICKETS_PER_HOUR [100] in all; 0 turns a limit off (`TicketLimits`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
@@ -24,11 +29,45 @@ import sqlalchemy as sa
 from bot.appdb.engine import session_scope
 from bot.appdb.models import Ticket
 from bot.privacy import redact_tpins
+from bot.settings.env import env_field, from_env
 
 logger = logging.getLogger(__name__)
 
 NUMBER_PREFIX = "HT"
 DEFAULT_WEBHOOK_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class TicketLimits:
+    """Tickets per rolling hour; each limit keeps one kind of flood out of the support queue."""
+
+    per_conversation: int = env_field("TICKETS_PER_CONVERSATION_PER_HOUR", 3)
+    per_contact: int = env_field("TICKETS_PER_CONTACT_PER_HOUR", 3)
+    overall: int = env_field("TICKETS_PER_HOUR", 100)
+
+
+class TicketLimitReached(Exception):
+    """No ticket was stored: `limit` ("conversation", "contact" or "overall") is used up."""
+
+    def __init__(self, limit: str) -> None:
+        super().__init__(f"ticket limit per {limit} reached")
+        self.limit = limit
+
+
+def ticket_limits(env: Mapping[str, str] | None = None) -> TicketLimits:
+    return from_env(TicketLimits, os.environ if env is None else env)
+
+
+def _check_limits(session: Any, limits: TicketLimits, conversation_id: str, contact: str,
+                  now: datetime) -> None:
+    since = now - timedelta(hours=1)
+    recent = sa.select(sa.func.count(Ticket.id)).where(Ticket.created_at > since)
+    for name, limit, where in (
+            ("conversation", limits.per_conversation, Ticket.conversation_id == conversation_id),
+            ("contact", limits.per_contact, Ticket.contact == contact),
+            ("overall", limits.overall, sa.true())):
+        if limit and session.execute(recent.where(where)).scalar_one() >= limit:
+            raise TicketLimitReached(name)
 
 
 @dataclass(frozen=True)
@@ -89,10 +128,16 @@ def transcript(events: list[dict[str, Any]]) -> str:
 
 def create_ticket(conversation_id: str, name: str, contact: str, contact_kind: str,
                   question: str, transcript_text: str,
-                  now: datetime | None = None) -> TicketView:
-    """Store a ticket and give it its number; the question and transcript are TPIN-masked."""
+                  now: datetime | None = None,
+                  limits: TicketLimits | None = None) -> TicketView:
+    """Store a ticket and give it its number; the question and transcript are TPIN-masked.
+
+    Raises TicketLimitReached (nothing stored) when a limit of `limits` (default: from the
+    environment) is used up; counted in the same transaction as the insert."""
     created = now or datetime.now(timezone.utc)
+    limits = ticket_limits() if limits is None else limits
     with session_scope() as session:
+        _check_limits(session, limits, conversation_id, contact, created)
         row = Ticket(created_at=created, conversation_id=conversation_id, name=name,
                      contact=contact, contact_kind=contact_kind,
                      question=redact_tpins(question), transcript=redact_tpins(transcript_text),

@@ -8,6 +8,11 @@ channel name `rest` (same URL, same replies) and adds:
 
 - 400 with a JSON error for a body that is not UTF-8 JSON, not an object, lacks `sender` or
   `message`, has a non-string message or an empty one;
+- 415 unless the body is sent as `Content-Type: application/json` (a cross-site form post or
+  a `text/plain` fetch from a foreign page never reaches the bot);
+- 400 for a body nested deeper than the JSON parser goes, or metadata deeper than
+  `max_metadata_depth`; 413 for metadata over `max_metadata_bytes` (it is stored with every
+  event of the turn);
 - 413 for a body over `max_body_bytes` or a message over `max_message_chars`;
 - 429 with `Retry-After` above `rate_limit_per_minute` messages per sender (sliding minute),
   or when a sender already has `max_pending_per_sender` messages being answered;
@@ -17,7 +22,8 @@ channel name `rest` (same URL, same replies) and adds:
   during the turn, the turn raised, or it took longer than `reply_timeout_seconds`.
 
 Every limit is set in the channel's credentials (the launcher writes them from MAX_MESSAGE_CHARS,
-MAX_BODY_BYTES, RATE_LIMIT_PER_MINUTE, MAX_PENDING_PER_SENDER, REPLY_TIMEOUT_SECONDS); 0 turns a
+MAX_BODY_BYTES, MAX_METADATA_BYTES, MAX_METADATA_DEPTH,
+RATE_LIMIT_PER_MINUTE, MAX_PENDING_PER_SENDER, REPLY_TIMEOUT_SECONDS); 0 turns a
 limit off. Rate limits are per Rasa process: with replicas behind a proxy, also limit per client
 address at the proxy (deploy/nginx.conf).
 """
@@ -36,7 +42,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import patches
-from bot.channels.rest_limits import BadRequest, SenderLimiter, parse_body
+from bot.channels.rest_limits import BadRequest, SenderLimiter, check_content_type, parse_body
 from bot.channels.turns import install_failure_filter, run_turn, technical_problem_text
 from bot.patches import replay
 from bot.settings.env import env_fields, from_env
@@ -96,6 +102,7 @@ class GuardedRestInput(RestInput):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
+                check_content_type(request.headers.get("content-type"))
                 fields = parse_body(request.body or b"", self.limits)
                 self.limiter.admit(fields["sender"])
             except BadRequest as refused:

@@ -81,6 +81,44 @@ class SenderLimiter:
             self.pending.pop(sender, None)
 
 
+def check_content_type(header: str | None) -> None:
+    """Only `application/json` is read: a cross-site HTML form or a `text/plain` fetch from a
+    foreign page can send neither that type nor a CORS preflight-free request with it."""
+    media_type = (header or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise BadRequest(415, "unsupported_media_type",
+                         "The request body must be JSON sent with "
+                         "'Content-Type: application/json'.")
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in `value` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def check_metadata(metadata: dict[str, Any], limits: RestLimits) -> None:
+    """Depth first (so measuring the size never meets a structure too deep), then size."""
+    if limits.max_metadata_depth and json_depth(metadata) > limits.max_metadata_depth:
+        raise BadRequest(400, "metadata_too_deep",
+                         f"'metadata' may nest at most {limits.max_metadata_depth} levels.")
+    if limits.max_metadata_bytes:
+        size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+        if size > limits.max_metadata_bytes:
+            raise BadRequest(413, "metadata_too_large",
+                             f"'metadata' is larger than {limits.max_metadata_bytes} bytes.")
+
+
 # A client's own id for a message, reused when it sends the message again (bot/patches/replay.py).
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
 
@@ -96,6 +134,8 @@ def parse_body(body: bytes, limits: RestLimits) -> dict[str, Any]:
         raise BadRequest(400, "invalid_utf8", "The request body must be UTF-8 JSON.") from error
     try:
         data = json.loads(text)
+    except RecursionError as error:  # nested deeper than the parser goes: the client's fault
+        raise BadRequest(400, "too_deep", "The request body is nested too deeply.") from error
     except ValueError as error:
         raise BadRequest(400, "invalid_json", "The request body must be a JSON object: "
                          '{"sender": "...", "message": "..."}.') from error
@@ -126,6 +166,8 @@ def parse_body(body: bytes, limits: RestLimits) -> dict[str, Any]:
     metadata = data.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise BadRequest(400, "invalid_metadata", "'metadata' must be a JSON object.")
+    if metadata is not None:
+        check_metadata(metadata, limits)
     channel = data.get("input_channel")
     if channel is not None and not isinstance(channel, str):
         raise BadRequest(400, "invalid_input_channel", "'input_channel' must be a string.")

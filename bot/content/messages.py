@@ -55,6 +55,7 @@ REQUIRED_MESSAGES: dict[str, tuple[str, ...]] = {
     "handoff_ticket": ("ticket", "name"),
     "handoff_cancelled": (),
     "handoff_failed": (),
+    "handoff_limit": (),
     # Declaration status check ({contact} is the "handoff" message, {tpin} is masked)
     "declaration_reference_first": (),
     "declaration_reference_missing": ("example",),

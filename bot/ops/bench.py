@@ -179,10 +179,10 @@ def understanding_cost() -> int:
         ("without", {"CUSTOMS_UNDERSTANDING": "off"}), ("with", {}))}
     (BENCH_DIR / "understanding.json").write_text(json.dumps(figures, indent=2), "utf-8")
     for i, concurrency in enumerate(LEVELS):
-        without, with_ = figures["without"]["levels"][i], figures["with"]["levels"][i]
-        print(f"x{concurrency}: {with_['msgs_per_s']:.1f} msg/s with, {without['msgs_per_s']:.1f} without "
-              f"({with_['msgs_per_s'] / without['msgs_per_s']:.2f}x); p95 {with_['p95_ms']:.0f} ms vs "
-              f"{without['p95_ms']:.0f} ms")
+        off, on = figures["without"]["levels"][i], figures["with"]["levels"][i]
+        print(f"x{concurrency}: {on['msgs_per_s']:.1f} msg/s with, {off['msgs_per_s']:.1f} "
+              f"without ({on['msgs_per_s'] / off['msgs_per_s']:.2f}x); p95 {on['p95_ms']:.0f} ms "
+              f"vs {off['p95_ms']:.0f} ms")
     return 0
 
 

@@ -1,5 +1,5 @@
-"""The one command line: `python -m bot <command>` (validate, build, train, run, eval, report,
-tickets, retention, db, bench, web, serve-rasa).
+"""The one command line: `python -m bot <command>` (validate, build, train, run, eval, ask,
+schema, review, report, tickets, retention, db, bench, web, actions, serve-rasa).
 
 Every subcommand prints plain sentences for support staff and operators and exits non-zero on
 failure; content mistakes never end in a Python traceback.
@@ -129,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     print(b.report.summary(), flush=True)
     if b.model.exists():
-        print(f"Model up to date ({b.model.name}): starting without trainer.", flush=True)
+        print(f"Model up to date ({b.model.name}): starting without training.", flush=True)
     else:
         log = var_dir() / "log" / "train.log"
         print(f"Training data changed: training the model (about a minute; log: {log})...",
@@ -207,6 +207,34 @@ def cmd_report(args: argparse.Namespace) -> int:
                        out_dir=Path(args.out) if args.out else None)
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    """What the bot would do with a wording: the model in-process, no servers."""
+    from bot.support import ask
+
+    return ask.main(args.question, file=Path(args.file) if args.file else None,
+                    conversation=args.conversation, timing=args.timing,
+                    model=Path(args.model) if args.model else None)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Write the editor's JSON Schemas (knowledge/schema/) and the modeline of every file."""
+    from bot.content import schema
+
+    directory = Path(args.knowledge) if args.knowledge else knowledge_dir()
+    changed = schema.write_schemas(directory) + schema.add_modelines(directory)
+    for path in changed:
+        print(f"wrote {path}")
+    print(f"Schemas up to date in {directory / schema.SCHEMA_DIR} "
+          f"({len(changed)} file(s) changed).")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from bot.support import review
+
+    return review.main(owner=args.owner)
+
+
 def cmd_retention(args: argparse.Namespace) -> int:
     from bot.support import retention
 
@@ -223,6 +251,13 @@ def cmd_web(args: argparse.Namespace) -> int:
     from bot.ops import webserver
 
     return webserver.main(args.rest)
+
+
+def cmd_actions(args: argparse.Namespace) -> int:
+    """The action server on ACTION_BIND_HOST behind ACTION_SERVER_TOKEN (bot/ops/action_server)."""
+    from bot.ops import action_server
+
+    return action_server.main(args.rest)
 
 
 def cmd_serve_rasa(args: argparse.Namespace) -> int:
@@ -243,7 +278,7 @@ def cmd_serve_rasa(args: argparse.Namespace) -> int:
 
 
 # Commands whose own options are passed through to their module's parser.
-PASS_THROUGH = {"bench", "web"}
+PASS_THROUGH = {"bench", "web", "actions"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,6 +304,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (default today)")
     p.add_argument("--out", help="folder for the report files (default var/reports)")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("ask", help="what the bot would answer to a wording (no servers)")
+    p.add_argument("question", nargs="*", help="the wording(s) to try, each in quotes")
+    p.add_argument("--file", help="a file with one wording a line: prints a table")
+    p.add_argument("--conversation", action="store_true",
+                   help="the questions are one conversation (follow-ups)")
+    p.add_argument("--timing", action="store_true", help="print the time to the first answer")
+    p.add_argument("--model", help="model file (default: the one for the current knowledge)")
+    p.set_defaults(func=cmd_ask)
+    p = sub.add_parser("schema", help="write the JSON Schemas editors use (knowledge/schema/)")
+    p.add_argument("--knowledge", help="knowledge folder (default: knowledge/)")
+    p.set_defaults(func=cmd_schema)
+    p = sub.add_parser("review", help="entries due for review, grouped by owner, oldest first")
+    p.add_argument("--owner", help="only this owner's entries (as written in `owner:`)")
+    p.set_defaults(func=cmd_review)
     from bot.support.tickets import add_parser as add_tickets
 
     add_tickets(sub)
@@ -284,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
                    add_help=False).set_defaults(func=cmd_bench)
     sub.add_parser("web", help="serve the demo page with the chat widget",
                    add_help=False).set_defaults(func=cmd_web)
+    sub.add_parser("actions", help="the action server (loopback; shared secret when "
+                   "ACTION_SERVER_TOKEN is set)", add_help=False).set_defaults(func=cmd_actions)
     p = sub.add_parser("serve-rasa", help="run the Rasa server configured from the environment")
     p.add_argument("--model", help="model file or folder (default $MODEL_PATH or models/)")
     p.add_argument("--run-dir", default="build/run", help="where the effective config is written")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -38,6 +39,10 @@ def environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
         env.setdefault(key, value)
     env.update(overrides or {})
     env.setdefault("BIND_HOST", "127.0.0.1")
+    env.setdefault("ACTION_BIND_HOST", "127.0.0.1")
+    if not env.get("ACTION_SERVER_TOKEN") and not env.get("ACTION_SERVER_URL"):
+        # Our own action server: a fresh secret per start, known only to our two processes.
+        env["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(32)
     web = f"http://localhost:{env['WEB_PORT']}"
     web_ip = f"http://127.0.0.1:{env['WEB_PORT']}"
     env.setdefault("WEB_ALLOWED_ORIGINS", f"{web} {web_ip}")
@@ -92,7 +97,8 @@ class Stack:
             stdin=subprocess.DEVNULL, start_new_session=True)
 
     def start_actions(self) -> None:
-        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+        """`python -m bot actions`: rasa-sdk's app on loopback behind ACTION_SERVER_TOKEN."""
+        self._spawn("actions", [sys.executable, "-m", "bot", "actions",
                                 "--port", self.env["ACTION_PORT"]])
 
     def start_rasa(self) -> None:
@@ -242,6 +248,8 @@ def scratch_stack(model: Path, tmp: Path, knowledge: Path | None = None,
     for key in ("TRACKER_DB_URL", "REDIS_URL", "ACTION_SERVER_URL", "RASA_API_TOKEN"):
         if key not in (overrides or {}):
             env.pop(key, None)
+    if not env.get("ACTION_SERVER_TOKEN"):
+        env["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(32)
     subprocess.run([sys.executable, "-m", "bot", "db", "init"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     stack = Stack(model=model, env=env, log_dir=tmp / "log", run_dir=tmp / "run")

@@ -15,6 +15,9 @@ from bot.settings.errors import CredentialsError
 from bot.settings.rest import settings_from_env
 
 WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
+# Rasa's Telegram channel with the webhook's secret checked, started without Telegram
+# (bot/channels/telegram.py; same name and URL)
+TELEGRAM_CHANNEL = "bot.channels.telegram.GuardedTelegramInput"
 # Rasa's REST channel with limits (bot/channels/rest.py)
 REST_CHANNEL = "bot.channels.rest.GuardedRestInput"
 
@@ -35,6 +38,10 @@ TELEGRAM_REQUIRED = {
     "access_token": "TELEGRAM_ACCESS_TOKEN",
     "verify": "TELEGRAM_BOT_NAME",
     "webhook_url": "TELEGRAM_WEBHOOK_URL",
+}
+TELEGRAM_OPTIONAL = {
+    "api_url": "TELEGRAM_API_URL",  # another Bot API server (default https://api.telegram.org)
+    "secret_token": "TELEGRAM_SECRET_TOKEN",  # default: derived from the bot token (HMAC)
 }
 
 
@@ -86,13 +93,13 @@ def build_credentials(env: Mapping[str, str]) -> dict[str, Any]:
             raise CredentialsError("WHATSAPP_API_URL must start with https://")
         credentials[WHATSAPP_CHANNEL] = whatsapp
 
-    telegram = _channel(env, "Telegram", TELEGRAM_REQUIRED)
+    telegram = _channel(env, "Telegram", TELEGRAM_REQUIRED, TELEGRAM_OPTIONAL)
     if telegram is not None:
         if not telegram["webhook_url"].startswith("https://"):
             raise CredentialsError(
                 "TELEGRAM_WEBHOOK_URL must be a public https:// URL ending in "
                 "/webhooks/telegram/webhook (Telegram only calls HTTPS webhooks)"
             )
-        credentials["telegram"] = telegram
+        credentials[TELEGRAM_CHANNEL] = telegram
 
     return credentials

@@ -96,6 +96,11 @@ def build_endpoints(env: Mapping[str, str], template: Path = ROOT / "endpoints.y
     data = yaml.safe_load(_substitute(template.read_text(encoding="utf-8"), env)) or {}
     if env.get("ACTION_SERVER_URL"):
         data["action_endpoint"] = {"url": env["ACTION_SERVER_URL"]}
+    token = (env.get("ACTION_SERVER_TOKEN") or "").strip()
+    if token:
+        # Sent by Rasa as a header on every action call (checked by bot/ops/action_server.py);
+        # Rasa's `token` option would put the secret in the URL instead.
+        data.setdefault("action_endpoint", {})["headers"] = {"Authorization": f"Bearer {token}"}
     tracker = data.setdefault("tracker_store", {})
     if env.get("TRACKER_DB_URL"):
         keep = {k: v for k, v in tracker.items() if k == "type"}
@@ -110,6 +115,10 @@ def build_endpoints(env: Mapping[str, str], template: Path = ROOT / "endpoints.y
 
 
 def write_endpoints(env: Mapping[str, str], out: Path) -> Path:
+    """Write the effective endpoints, readable by the owner only (it may hold the action
+    server's secret and the database password)."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch(mode=0o600, exist_ok=True)
+    os.chmod(out, 0o600)
     out.write_text(yaml.safe_dump(build_endpoints(env), sort_keys=False), encoding="utf-8")
     return out

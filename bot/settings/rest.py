@@ -18,6 +18,9 @@ class RestLimits:
     rate_limit_per_minute: int = env_field("RATE_LIMIT_PER_MINUTE", 30)
     max_pending_per_sender: int = env_field("MAX_PENDING_PER_SENDER", 3)
     reply_timeout_seconds: float = env_field("REPLY_TIMEOUT_SECONDS", 30.0)
+    # Metadata is stored with every event of the turn; the message limit does not cover it.
+    max_metadata_bytes: int = env_field("MAX_METADATA_BYTES", 4096)
+    max_metadata_depth: int = env_field("MAX_METADATA_DEPTH", 8)
 
 
 def settings_from_env(env: Mapping[str, str]) -> dict[str, float]:

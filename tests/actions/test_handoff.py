@@ -267,3 +267,60 @@ def test_tickets_cli_lists_shows_exports_and_closes(tmp_path, capsys):
     assert [(r["number"], r["status"]) for r in rows] == [(first, "closed"), (second, "open")]
     assert rows[0]["contact"] == "+260977123456" and "100 200 3004" not in out.read_text()
     assert cli.main(["tickets", "show", "HT-1999-00000"]) == 1
+
+
+def flood_tracker(conversation: str, contact: str) -> Tracker:
+    slots = {"handover_name": "Mary Banda", "handover_contact": contact,
+             "handover_question": "where is my refund please"}
+    return Tracker(conversation, slots, {"text": contact}, [], False, None, {}, "handover_form")
+
+
+def create(conversation: str, contact: str) -> str:
+    dispatcher = CollectingDispatcher()
+    ActionCreateTicket().run(dispatcher, flood_tracker(conversation, contact), {})
+    return dispatcher.messages[0]["text"]
+
+
+def test_tickets_per_conversation_are_limited_with_a_clear_reply():
+    for _ in range(3):
+        assert "Your ticket number is" in create("flood-1", "a@b.zm")
+    reply = create("flood-1", "c@d.zm")  # another contact does not help
+    assert reply == kb().message("handoff_limit") and "0977" not in reply
+    assert len(list_tickets()) == 3
+
+
+def test_tickets_per_contact_are_limited_across_conversations():
+    for n in range(3):
+        assert "Your ticket number is" in create(f"flood-c{n}", "0977123456")
+    assert create("flood-c9", "+260 977 123 456") == kb().message("handoff_limit")
+    assert "Your ticket number is" in create("flood-c9", "0966123456")
+    assert len(list_tickets()) == 4
+
+
+def test_tickets_overall_per_hour_are_limited(monkeypatch):
+    monkeypatch.setenv("TICKETS_PER_HOUR", "5")
+    for n in range(5):
+        assert "Your ticket number is" in create(f"flood-o{n}", f"p{n}@b.zm")
+    assert create("flood-o9", "p9@b.zm") == kb().message("handoff_limit")
+    assert len(list_tickets()) == 5
+
+
+def test_ticket_limits_are_per_rolling_hour_and_configurable():
+    from datetime import datetime, timedelta, timezone
+
+    from bot.appdb.tickets import TicketLimitReached, TicketLimits, create_ticket, ticket_limits
+
+    limits = TicketLimits(per_conversation=1, per_contact=0, overall=0)
+    start = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+    create_ticket("c", "N", "a@b.zm", "email", "question text", "", now=start, limits=limits)
+    with pytest.raises(TicketLimitReached) as reached:
+        create_ticket("c", "N", "a@b.zm", "email", "question text", "",
+                      now=start + timedelta(minutes=59), limits=limits)
+    assert reached.value.limit == "conversation"
+    create_ticket("c", "N", "a@b.zm", "email", "question text", "",
+                  now=start + timedelta(minutes=61), limits=limits)
+    assert ticket_limits({"TICKETS_PER_CONTACT_PER_HOUR": "7"}).per_contact == 7
+    from bot.settings.errors import SettingError
+
+    with pytest.raises(SettingError, match="TICKETS_PER_HOUR"):
+        ticket_limits({"TICKETS_PER_HOUR": "many"})

@@ -314,3 +314,69 @@ def test_embedding_changes_nothing_else_on_the_page(fake_rasa, serve_web, new_pa
     assert with_widget["body"] == [*without["body"], "ZAX-CHAT"]
     assert with_widget["h1"] == without["h1"]
     assert with_widget["outside"] == 0
+
+
+# ------------------------------------------------------------- shared computers
+
+STORED = """() => Object.keys(localStorage).filter(k => k.startsWith('zax-widget'))
+    .map(k => localStorage.getItem(k)).join('\\n')"""
+
+
+def test_what_the_browser_keeps_has_tpins_masked(fake_rasa, serve_web, page) -> None:
+    open_widget(page, serve_web(fake_rasa.url))
+    for text in ("my tpin is 100 200 3004", "1002003004", "call (097) 712-3456"):
+        ask(page, text)  # the fake echoes it back: the bot's message holds it too
+    stored = page.evaluate(STORED)
+    assert "my tpin is ******3004" in stored and "******3456" in stored
+    for secret in ("100 200 3004", "1002003004", "712-3456", "100200"):
+        assert secret not in stored
+    # What the person sees now is unchanged; after a reload only the masked copy is left.
+    expect(page.locator(".zax-msg-user .zax-bubble").first).to_have_text("my tpin is 100 200 3004")
+    page.reload()
+    expect(page.locator(".zax-msg-user .zax-bubble").first).to_have_text("my tpin is ******3004")
+
+
+def test_the_kept_conversation_expires_after_30_idle_minutes(fake_rasa, serve_web, page) -> None:
+    open_widget(page, serve_web(fake_rasa.url))
+    ask(page, "hello")
+    sender = page.evaluate("window.ZaxWidget.senderId")
+
+    def idle_for(minutes: int) -> None:
+        page.evaluate("""(minutes) => { for (const k of Object.keys(localStorage)) {
+            if (!k.startsWith('zax-widget')) continue;
+            const s = JSON.parse(localStorage.getItem(k));
+            s.savedAt = Date.now() - minutes * 60000;
+            localStorage.setItem(k, JSON.stringify(s)); } }""", minutes)
+
+    idle_for(29)
+    page.reload()
+    expect(page.locator(".zax-msg-user")).to_have_count(1)
+    assert page.evaluate("window.ZaxWidget.senderId") == sender
+    idle_for(31)
+    page.reload()
+    expect(page.locator(".zax-launcher")).to_be_visible()
+    expect(page.locator(".zax-msg-user")).to_have_count(0)
+    assert page.evaluate("window.ZaxWidget.senderId") != sender
+    assert page.evaluate(STORED) == ""
+
+
+def test_a_page_left_open_forgets_after_its_idle_time(fake_rasa, serve_web, page) -> None:
+    page.clock.install()
+    open_widget(page, serve_web(fake_rasa.url))
+    ask(page, "hello")
+    page.clock.run_for(31 * 60 * 1000)
+    expect(page.locator(".zax-msg-user")).to_have_count(0)
+    assert page.evaluate(STORED) == ""
+
+
+def test_start_over_clears_what_the_browser_keeps(fake_rasa, serve_web, page) -> None:
+    open_widget(page, serve_web(fake_rasa.url))
+    ask(page, "my tpin is 1002003004")
+    sender = page.evaluate("window.ZaxWidget.senderId")
+    assert page.evaluate(STORED)
+    page.get_by_role("button", name="Start a new conversation").click()
+    expect(page.locator(".zax-msg-user")).to_have_count(0)
+    assert page.evaluate(STORED) == ""
+    assert page.evaluate("window.ZaxWidget.senderId") != sender
+    page.reload()
+    expect(page.locator(".zax-msg-user")).to_have_count(0)

@@ -84,8 +84,42 @@ def test_empty_message_is_refused(bot_server, text):
     (b'{"sender": "x", "message": {"text": "hi"}}', "invalid_message"),
 ])
 def test_malformed_bodies_get_400_with_a_reason(bot_server, body, code):
-    status, reply = post(bot_server.rest_url, body, content_type="application/octet-stream")
+    status, reply = post(bot_server.rest_url, body)
     assert_refused(status, reply, 400, code)
+
+
+@pytest.mark.parametrize("content_type", [
+    "text/plain;charset=UTF-8",               # what a foreign page's fetch() sends without CORS
+    "application/x-www-form-urlencoded",      # a cross-site HTML form
+    "multipart/form-data; boundary=x",
+    "application/octet-stream",
+])
+def test_a_body_not_sent_as_json_gets_415_and_is_not_answered(bot_server, content_type):
+    status, reply = post(bot_server.rest_url, message(sender(), "talk to a person"),
+                         content_type=content_type)
+    assert_refused(status, reply, 415, "unsupported_media_type")
+
+
+def test_metadata_too_deep_or_too_large_is_refused(bot_server):
+    nested: object = "x"
+    for _ in range(600):
+        nested = {"a": nested}
+    body = json.dumps({"sender": sender(), "message": "hello", "metadata": nested}).encode()
+    status, reply = post(bot_server.rest_url, body)
+    assert_refused(status, reply, 400, "metadata_too_deep")
+    body = json.dumps({"sender": sender(), "message": "hello",
+                       "metadata": {"blob": "m" * 500_000}}).encode()
+    status, reply = post(bot_server.rest_url, body)
+    assert_refused(status, reply, 413, "metadata_too_large")
+    small = json.dumps({"sender": sender(), "message": "hello",
+                        "metadata": {"page": "/import", "lang": "en"}}).encode()
+    assert post(bot_server.rest_url, small)[0] == 200
+
+
+def test_a_body_nested_5000_levels_is_a_400_json_error(bot_server):
+    body = b'{"sender": "x", "message": "hi", "metadata": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    status, reply = post(bot_server.rest_url, body)
+    assert_refused(status, reply, 400, "too_deep")
 
 
 def test_control_characters_and_unicode_get_an_answer(bot_server):

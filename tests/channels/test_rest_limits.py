@@ -81,3 +81,52 @@ def test_pending_cap_and_bounded_memory() -> None:
         now[0] += 0.001
         small.admit(f"s{i}")
     assert len(small.recent) <= 100
+
+
+def deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+@pytest.mark.parametrize(("header", "ok"), [
+    ("application/json", True), ("application/json; charset=utf-8", True),
+    ("Application/JSON", True), ("text/plain", False), ("text/plain;charset=UTF-8", False),
+    ("application/x-www-form-urlencoded", False), ("multipart/form-data; boundary=x", False),
+    ("", False), (None, False),
+])
+def test_only_json_content_type_is_read(header: str | None, ok: bool) -> None:
+    from bot.channels.rest_limits import check_content_type
+
+    if ok:
+        check_content_type(header)
+    else:
+        with pytest.raises(BadRequest) as error:
+            check_content_type(header)
+        assert error.value.status == 415 and error.value.code == "unsupported_media_type"
+
+
+def test_metadata_too_deep_is_400_and_too_large_is_413() -> None:
+    limits = RestLimits(max_metadata_depth=8, max_metadata_bytes=1000, max_body_bytes=0)
+    ok = f'{{"sender": "a", "message": "hi", "metadata": {{"a": {deep(7)}}}}}'
+    assert parse_body(ok.encode(), limits)["metadata"] == {"a": json.loads(deep(7))}
+    too_deep = f'{{"sender": "a", "message": "hi", "metadata": {{"a": {deep(600)}}}}}'
+    error = refused(too_deep.encode(), limits)
+    assert (error.status, error.code) == (400, "metadata_too_deep")
+    big = json.dumps({"sender": "a", "message": "hi", "metadata": {"x": "y" * 1001}})
+    error = refused(big.encode(), limits)
+    assert (error.status, error.code) == (413, "metadata_too_large")
+
+
+def test_body_nested_deeper_than_the_parser_is_a_400() -> None:
+    body = f'{{"sender": "a", "message": "hi", "metadata": {deep(5000)}}}'
+    error = refused(body.encode(), RestLimits(max_body_bytes=0))
+    assert (error.status, error.code) == (400, "too_deep")
+
+
+def test_json_depth_needs_no_recursion() -> None:
+    from bot.channels.rest_limits import json_depth
+
+    assert json_depth(1) == 0 and json_depth({}) == 1 and json_depth({"a": [1, {"b": 2}]}) == 3
+    value: list = []
+    for _ in range(100_000):
+        value = [value]
+    assert json_depth(value) == 100_001

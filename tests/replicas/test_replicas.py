@@ -19,6 +19,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -76,6 +77,8 @@ def replicas(trained_model, database, tmp_path_factory):
         "REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
         "ACTION_PORT": action_port,
         "ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+        # Both Rasa servers call a's action server with the same secret (bot/ops/action_server).
+        "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
         "CUSTOMS_DB_URL": f"sqlite:///{tmp / 'customs.db'}",
         "KNOWLEDGE_DIR": str(ROOT / "knowledge"),
         "VAR_DIR": str(tmp / "var"),

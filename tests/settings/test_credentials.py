@@ -31,6 +31,8 @@ REST_DEFAULTS = {
     "rate_limit_per_minute": 30,
     "max_pending_per_sender": 3,
     "reply_timeout_seconds": 30,
+    "max_metadata_bytes": 4096,
+    "max_metadata_depth": 8,
 }
 
 
@@ -70,14 +72,14 @@ def test_whatsapp_enabled_when_all_variables_set() -> None:
 
 def test_telegram_enabled_when_all_variables_set() -> None:
     credentials = build_credentials(TELEGRAM_ENV)
-    assert credentials["telegram"] == {
+    assert credentials["bot.channels.telegram.GuardedTelegramInput"] == {
         "access_token": "123456:ABC-DEF",
         "verify": "zax_customs_bot",
         "webhook_url": "https://bot.example.org/webhooks/telegram/webhook",
     }
     assert set(build_credentials({**TELEGRAM_ENV, **WHATSAPP_ENV})) == {
         REST,
-        "telegram",
+        "bot.channels.telegram.GuardedTelegramInput",
         "bot.channels.whatsapp.WhatsAppInput",
     }
 
@@ -113,6 +115,7 @@ def test_generated_file_loads_in_rasa(tmp_path: Path) -> None:
     assert set(channels) == {"rest", "whatsapp", "telegram"}
     assert type(channels["rest"]).__name__ == "GuardedRestInput"
     assert channels["rest"].limits.max_message_chars == 2000
+    assert type(channels["telegram"]).__name__ == "GuardedTelegramInput"
     assert channels["whatsapp"].client.url == (
         "https://graph.facebook.com/v19.0/106540352242922/messages"
     )
