@@ -481,15 +481,3 @@ def test_seen_messages_shared_through_redis() -> None:
         return [await first.first_time(message_id), await second.first_time(message_id)]
 
     assert asyncio.run(run()) == [True, False]
-
-
-def test_import_does_not_load_tensorflow() -> None:
-    out = subprocess.run(
-        [sys.executable, "-c",
-         "import bot.channels.whatsapp, sys; print('tensorflow' in sys.modules)"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "False"

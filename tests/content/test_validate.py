@@ -268,12 +268,6 @@ def test_cli_validate_exit_codes_and_no_traceback(tmp_path):
     assert "a.yml:4: error: YAML syntax error" in run.stdout
 
 
-def test_validation_does_not_load_tensorflow():
-    code = ("import sys; from bot.content.checks import validate; from bot.content.compile import "
-            "compile_knowledge; print('tensorflow' in sys.modules or 'rasa' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert out.stdout.strip() == "False", out.stderr
-
 
 def test_shipped_knowledge_base_is_clean():
     report = validate(ROOT / "knowledge", ROOT / "data")
