@@ -35,6 +35,9 @@ REPLACEABLE = (NLU_FALLBACK, OUT_OF_SCOPE)
 STORY_MIN_SCORE = 0.8
 STORY_MIN_MARGIN = 0.2
 STATEMENT_MIN_CONFIDENCE = 0.9
+# A conversation intent (stop, thanks...) the model is this unsure of, on a message that leans
+# on the previous answer, is read as a follow-up.
+UNSURE_CHAT = 0.6
 
 __all__ = ["Context", "Understanding", "understand"]
 
@@ -133,7 +136,8 @@ class Understanding:
         name, confidence = _intent(alone)
         if not looks_like_follow_up(text):
             return alone
-        if not (name in REPLACEABLE or name.startswith(INTENT_PREFIX)):
+        unsure_chat = confidence < UNSURE_CHAT and leans(text)  # "and if i lose it?" as stop
+        if not (name in REPLACEABLE or name.startswith(INTENT_PREFIX) or unsure_chat):
             return alone  # thanks, stop, a person: the model knows what this is
         if name.startswith(INTENT_PREFIX) and confidence >= CONFIDENT_ALONE and not leans(text):
             return alone

@@ -104,3 +104,18 @@ def test_a_clear_new_question_is_not_bent_towards_the_previous_topic():
     result = run("how do i get a tpin", VAT)
     assert result["intent"]["name"] == "kb_how_to_register_tpin"
     assert "follow_up_of" not in result.get("understanding", {})
+
+
+def test_an_unsure_chat_intent_on_a_leaning_message_is_read_as_a_follow_up():
+    async def parse(text: str) -> dict:
+        if text == "and if i lost it":
+            return {"text": text, "intent": {"name": "stop", "confidence": 0.44},
+                    "intent_ranking": [{"name": "stop", "confidence": 0.44},
+                                       {"name": "kb_find_my_tpin", "confidence": 0.3}]}
+        return await fake_parse(text)
+
+    tpin = Context(previous_entry="how_to_register_tpin",
+                   previous_question="How do I register for a TPIN?",
+                   related=("find_my_tpin",))
+    result = asyncio.run(UNDERSTANDING("and if i lost it", parse, tpin))
+    assert result["intent"]["name"] == "kb_find_my_tpin"
