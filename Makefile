@@ -4,7 +4,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test validate build train eval report bench lint clean
+.PHONY: setup run test validate build train eval ask report bench lint clean
 
 # Create .venv with Python 3.10 and install the pinned project; redone when pyproject changes.
 $(STAMP): pyproject.toml requirements-model.txt scripts/find-python.sh
@@ -45,6 +45,10 @@ train: setup
 ## make eval: held-out accuracy per entry, confusions, out-of-scope declined.
 eval: setup
 	@$(PY) -m bot eval
+
+## make ask Q="how do i get a tpin": what the bot would answer, with the model in-process.
+ask: setup
+	@$(PY) -m bot ask --timing "$(Q)"
 
 ## make report: the support unit's report for the last 7 days (var/reports/, .md and .html).
 report: setup

@@ -150,7 +150,18 @@ class _Rules:
 
     @property
     def stale_before(self) -> dt.date:
-        return self.today - dt.timedelta(days=round(self.months * 30.44))
+        return review_due_before(self.today, self.months)
+
+
+def review_due_before(today: dt.date, months: int) -> dt.date:
+    """Entries last reviewed before this date are due (one rule for `validate` and `review`)."""
+    return today - dt.timedelta(days=round(months * 30.44))
+
+
+def review_months(kb: KnowledgeBase) -> int:
+    """`review_after_months` from settings.yml (12 when missing or not a whole number)."""
+    months = kb.settings.get("review_after_months")
+    return months if isinstance(months, int) and months >= 1 else 12
 
 
 def _too_few_examples(entry: Entry, rules: _Rules) -> list[Problem]:

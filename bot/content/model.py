@@ -34,6 +34,26 @@ REQUIRED_SETTINGS = (
     "contact_hours",
 )
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+# What users are shown while a setting is still a "[placeholder]" (validate warns meanwhile),
+# so an unfilled phone number never reaches them; documented in knowledge/README.md. A
+# fallback may name other settings, which are filled in (or fall back) in turn.
+SETTING_FALLBACKS = {
+    "authority_name": "the revenue authority",
+    "authority_short": "the revenue authority",
+    "bot_name": "the customs assistant",
+    "website": "the revenue authority's website",
+    "contact_phone": "the number on {website}",
+    "contact_email": "the address on {website}",
+    "contact_hours": "see {website} for the opening hours",
+    "trade_portal": "{website}",
+    "head_office": "any {authority_short} office",
+}
+DEFAULT_FALLBACK = "{website}"  # for a setting added without a fallback of its own
+
+
+def is_placeholder(value: Any) -> bool:
+    """A setting the deploying authority has not filled in yet: "[toll-free number]"."""
+    return isinstance(value, str) and value.strip().startswith("[")
 
 
 @dataclass(frozen=True)
@@ -101,12 +121,23 @@ class KnowledgeBase:
 
         Unknown placeholders are left as they are, so a typo shows instead of breaking a reply.
         """
-        mapping = _SafeDict({k: str(v) for k, v in self.settings.items()})
+        mapping = _SafeDict(self.shown_settings())
         mapping.update(values)
         try:
             return string.Formatter().vformat(text, (), mapping)
         except (ValueError, IndexError, AttributeError):
             return text
+
+    def shown_settings(self) -> dict[str, str]:
+        """The settings as users see them: a "[placeholder]" replaced by its fallback."""
+        shown = {k: str(v) for k, v in self.settings.items() if not is_placeholder(v)}
+        missing = [k for k, v in self.settings.items() if is_placeholder(v)]
+        for _ in range(3):  # a fallback may name a setting that falls back itself
+            known = _SafeDict(shown)
+            for key in missing:
+                fallback = SETTING_FALLBACKS.get(key, DEFAULT_FALLBACK)
+                shown[key] = string.Formatter().vformat(fallback, (), known)
+        return shown
 
     def entry_for_intent(self, intent: str | None) -> Entry | None:
         if not intent or not intent.startswith(INTENT_PREFIX):

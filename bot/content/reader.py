@@ -21,16 +21,19 @@ from typing import Any
 
 from bot.content.model import (
     CATEGORY_FIELDS,
+    DEFAULT_FALLBACK,
     ENTRY_FIELDS,
     ID_PATTERN,
     MESSAGES_FILE,
     REQUIRED_SETTINGS,
+    SETTING_FALLBACKS,
     SETTINGS_FILE,
     SPECIAL_FILES,
     Category,
     Entry,
     KnowledgeBase,
     Problem,
+    is_placeholder,
 )
 from bot.content.text import is_text, suggest
 from bot.content.yaml_lines import LineDict, LineList, YamlError, duplicate_keys, load_yaml
@@ -220,12 +223,13 @@ class _Reader:
             if not is_text(data.get(key)):
                 self.add(file, getattr(data, "line", 1), f"setting '{key}' is missing or empty")
         for key, value in data.items():
-            if isinstance(value, str) and value.strip().startswith("["):
+            if is_placeholder(value):
                 self.add(
                     file,
                     lines.get(key, 1),
                     f"setting '{key}' is still a placeholder ({value}); the deploying "
-                    "authority must fill it in",
+                    "authority must fill it in (until then users read \""
+                    f"{SETTING_FALLBACKS.get(key, DEFAULT_FALLBACK)}\")",
                     "warning",
                 )
         months = data.get("review_after_months", 12)

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.names import (
+    CHECK_DECLARATION_ACTION,
     CREATE_TICKET_ACTION,
     HANDOVER_FORM,
     INTENT_PREFIX,
@@ -66,6 +67,24 @@ class PeriodFacts:
     tickets: int = 0
     unanswered: list[Message] = field(default_factory=list)
     asked: Counter = field(default_factory=Counter)
+    # Per day, the conversations that asked for a person, got an answer (a knowledge entry or a
+    # declaration status), or had a question declined or clarified: the containment figures.
+    per_day_handed_over: dict[dt.date, set[str]] = field(
+        default_factory=lambda: defaultdict(set))
+    per_day_answered: dict[dt.date, set[str]] = field(default_factory=lambda: defaultdict(set))
+    per_day_declined: dict[dt.date, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    @staticmethod
+    def _over(per_day: dict[dt.date, set[str]]) -> set[str]:
+        return set().union(*per_day.values()) if per_day else set()
+
+    @property
+    def answered(self) -> set[str]:
+        return self._over(self.per_day_answered)
+
+    @property
+    def declined(self) -> set[str]:
+        return self._over(self.per_day_declined)
 
 
 def read_events(engine: Engine, since: dt.date, until: dt.date) -> PeriodFacts:
@@ -83,32 +102,39 @@ def read_events(engine: Engine, since: dt.date, until: dt.date) -> PeriodFacts:
     loop: dict[str, str | None] = {}
     with engine.connect() as conn:
         for sender, kind, stamp, intent, action, raw in conn.execute(query):
+            day = dt.datetime.fromtimestamp(stamp).date()
             if kind == "active_loop":
                 name = _json(raw).get("name")
                 loop[sender] = name
                 if name == HANDOVER_FORM:
                     facts.handed_over.add(sender)
+                    facts.per_day_handed_over[day].add(sender)
                 continue
             if kind == "action" and action == CREATE_TICKET_ACTION:
                 facts.tickets += 1
+                continue
+            if kind == "action" and action == CHECK_DECLARATION_ACTION:
+                facts.per_day_answered[day].add(sender)  # the status was looked up and said
                 continue
             if kind != "user":
                 continue
             data = _json(raw)
             text = data.get("text") or ""
-            day = dt.datetime.fromtimestamp(stamp).date()
             facts.senders.add(sender)
             facts.per_day_senders[day].add(sender)
             facts.per_day_messages[day] += 1
             intent = intent or ((data.get("parse_data") or {}).get("intent") or {}).get("name")
             if intent == REQUEST_HUMAN:
                 facts.handed_over.add(sender)
+                facts.per_day_handed_over[day].add(sender)
             if intent and intent.startswith(INTENT_PREFIX):
                 facts.asked[intent[len(INTENT_PREFIX):]] += 1
+                facts.per_day_answered[day].add(sender)
             elif (intent in UNANSWERED and not loop.get(sender) and text
                   and not text.startswith("/")):
                 # Inside a form a message answers the form's question: not a knowledge gap.
                 facts.unanswered.append(Message(sender, stamp, text.strip(), UNANSWERED[intent]))
+                facts.per_day_declined[day].add(sender)
     return facts
 
 

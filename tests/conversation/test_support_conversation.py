@@ -169,7 +169,9 @@ def test_report_groups_three_out_of_scope_questions_with_a_valid_draft(bot_serve
 
     assert report.conversations == 5
     assert report.messages == 6  # five questions and one button click
-    assert report.handed_over == 0 and report.containment == 1.0
+    # One of five was answered; four were only declined: not handled without a person.
+    assert report.handed_over == 0 and (report.handled, report.declined_only) == (1, 4)
+    assert report.containment == 0.2
     assert [(e, n) for e, _, n in report.asked] == [("import_vat_rate", 1)]
     assert report.votes[0][0] == "import_vat_rate" and report.votes[0][2] == 1
     groups = [sorted(m.text for m in g.messages) for g in report.unanswered]

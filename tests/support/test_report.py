@@ -120,7 +120,12 @@ def test_figures_match_what_was_stored(store_db):
         (YESTERDAY, 4, 4), (TODAY, 3, 7)]
     assert r.messages == 11
     assert r.handed_over == 1 and r.tickets == 1
-    assert r.containment == pytest.approx(6 / 7)
+    # Handled without a person: only k1 was answered; the four declined ones are not handled,
+    # d1 left the declaration form without a status (no question answered, none declined).
+    assert (r.handled, r.declined_only, r.handed_over, r.no_question) == (1, 4, 1, 1)
+    assert r.containment == pytest.approx(1 / 7)
+    assert [(d.handled, d.declined_only, d.handed_over) for d in r.days] == [(0, 4, 0),
+                                                                             (1, 0, 1)]
     assert [(e, n) for e, _, n in r.asked] == [("import_vat_rate", 2), ("what_is_tpin", 1)]
     assert [(e, n, h) for e, _, n, h in r.votes] == [("import_vat_rate", 3, 2),
                                                      ("what_is_tpin", 0, 1)]
@@ -214,6 +219,33 @@ def test_both_formats_explain_the_groups_in_the_same_words_and_only_when_there_a
     md, page = to_markdown(empty), to_html(empty)
     assert "Grouped by similarity" not in md and "Grouped by similarity" not in page
     assert "## Questions the bot could not answer\n\nNone in this period.\n" in md
+
+
+def test_containment_counts_a_conversation_handled_only_when_answered_without_a_person(
+        tmp_path):
+    store = tracker_store(tmp_path / "tracker.db")
+    t = at(TODAY)
+    save(store, "answered-after-a-miss", session(t) + said("passport office", "out_of_scope",
+                                                           t + 1)
+         + said("vat rate?", "kb_import_vat_rate", t + 2))
+    save(store, "answered-then-person", session(t + 10) + said("vat?", "kb_import_vat_rate",
+                                                               t + 11)
+         + said("talk to a person", "request_human", t + 12))
+    save(store, "status-looked-up", session(t + 20) + said("where is my declaration",
+                                                           "check_declaration_status", t + 21)
+         + [ActionExecuted("action_check_declaration", timestamp=t + 22)])
+    save(store, "only-clarified", session(t + 30) + said("thing", "nlu_fallback", t + 31))
+    save(store, "only-greeted", session(t + 40) + said("hello", "greet", t + 41))
+    r = report_for(tmp_path / "tracker.db", since=TODAY, until=TODAY)
+    assert (r.conversations, r.handled, r.declined_only, r.handed_over, r.no_question) == (
+        5, 2, 1, 1, 1)
+    assert r.containment == pytest.approx(2 / 5)
+    assert (r.days[0].handled, r.days[0].declined_only, r.days[0].handed_over) == (2, 1, 1)
+    md, page = to_markdown(r), to_html(r)
+    assert "| Handled without a person (containment) | 40% (2 of 5) |" in md
+    assert "| Only declined or clarified (no answer, no person) | 1 |" in md
+    assert f"| {TODAY:%a %d %b %Y} | 5 | 2 | 1 | 1 |" in md
+    assert "<th>Declined only</th>" in page and "declined only: 1" in page
 
 
 def test_period_defaults_to_the_last_seven_days():

@@ -74,18 +74,23 @@ def svg_hbars(rows: list[tuple[str, int]], colour: str = BLUE, width: int = 900,
 
 
 def svg_containment(report: SupportReport, width: int = 900) -> str:
-    """One stacked bar: handled by the bot alone vs. handed to a person."""
+    """One stacked bar: handled by the bot alone, declined only, handed over, no question."""
     total = report.conversations
     if not total:
         return ""
-    alone = total - report.handed_over
-    w_alone = (width - 20) * alone / total
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" '
-            f'viewBox="0 0 {width} 56" aria-label="Containment">'
-            f'<rect x="10" y="6" width="{w_alone:.1f}" height="24" fill="{GREEN}"/>'
-            f'<rect x="{10 + w_alone:.1f}" y="6" width="{width - 20 - w_alone:.1f}" '
-            f'height="24" fill="{GREY}"/>'
-            f'<text x="10" y="48" font-size="12">handled without a person: {alone} '
-            f'({percent(report.containment)})</text>'
-            f'<text x="{width - 10}" y="48" text-anchor="end" font-size="12">asked for a '
-            f'person: {report.handed_over}</text></svg>')
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="100%" '
+             f'viewBox="0 0 {width} 56" aria-label="Containment">']
+    x = 10.0
+    legend = []
+    for count, colour, what in ((report.handled, GREEN, "handled without a person"),
+                                (report.declined_only, ORANGE, "declined only"),
+                                (report.handed_over, BLUE, "asked for a person"),
+                                (report.no_question, GREY, "no question")):
+        w = (width - 20) * count / total
+        parts.append(f'<rect x="{x:.1f}" y="6" width="{w:.1f}" height="24" fill="{colour}">'
+                     f'<title>{what}: {count}</title></rect>')
+        legend.append(f"{what}: {count}")
+        x += w
+    parts.append(f'<text x="10" y="48" font-size="12">{_e(" · ".join(legend))} (containment '
+                 f'{percent(report.containment)})</text></svg>')
+    return "".join(parts)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from bot.content.checks import conversation_examples
+from bot.content.checks import conversation_examples, review_months
 from bot.content.model import KnowledgeBase
 from bot.support.events import Message, read_events
 from bot.support.report.drafts import draft_entry, draft_id, draft_question, group_texts
+from bot.support.review import Due, due_for_review
 
 MAX_EXAMPLES_SHOWN = 6
 DEFAULT_OWNER = "Customer Support Unit"
@@ -45,9 +46,25 @@ class Group:
 
 @dataclass
 class Day:
+    """One day's figures; a conversation is counted on each day it has messages."""
+
     date: dt.date
     conversations: int
     messages: int
+    handled: int = 0  # answered, and nobody asked for a person
+    declined_only: int = 0  # only declined or clarified, nobody asked for a person
+    handed_over: int = 0  # somebody asked for a person (or the hand-over form started)
+
+
+def containment_split(handed_over: set[str], answered: set[str],
+                      declined: set[str]) -> tuple[int, int, int]:
+    """(handled without a person, declined only, handed over) for a set of conversations.
+
+    Handled means nobody asked for a person *and* a question was answered: a conversation whose
+    questions were only declined or clarified was not handled, though no person was involved.
+    """
+    handled = answered - handed_over
+    return len(handled), len(declined - handed_over - answered), len(handed_over)
 
 
 @dataclass
@@ -64,6 +81,10 @@ class SupportReport:
     votes: list[tuple[str, str, int, int]]  # entry id, question, not helpful, helpful
     votes_note: str = ""
     notes: list[str] = field(default_factory=list)
+    handled: int = 0
+    declined_only: int = 0
+    due_reviews: dict[str, list[Due]] = field(default_factory=dict)  # owner -> oldest first
+    review_months: int = 12
 
     @property
     def unanswered_messages(self) -> int:
@@ -71,10 +92,16 @@ class SupportReport:
 
     @property
     def containment(self) -> float | None:
-        """Share of conversations handled without a person; None without conversations."""
+        """Share of conversations handled without a person (see `containment_split`): answered
+        with nobody asking for a person. None without conversations."""
         if not self.conversations:
             return None
-        return (self.conversations - self.handed_over) / self.conversations
+        return self.handled / self.conversations
+
+    @property
+    def no_question(self) -> int:
+        """Conversations neither answered, declined nor handed over (a greeting, a form left)."""
+        return self.conversations - self.handled - self.declined_only - self.handed_over
 
 
 def period(days: int | None = None, since: dt.date | None = None, until: dt.date | None = None,
@@ -123,10 +150,19 @@ def build_report(engine: Engine, since: dt.date, until: dt.date,
     days = []
     day = since
     while day <= until:
-        days.append(Day(day, len(facts.per_day_senders.get(day, ())),
-                        facts.per_day_messages.get(day, 0)))
+        senders = facts.per_day_senders.get(day, set())
+        split = containment_split(facts.per_day_handed_over.get(day, set()) & senders,
+                                  facts.per_day_answered.get(day, set()) & senders,
+                                  facts.per_day_declined.get(day, set()) & senders)
+        days.append(Day(day, len(senders), facts.per_day_messages.get(day, 0), *split))
         day += dt.timedelta(days=1)
+    handled, declined_only, handed_over = containment_split(
+        facts.handed_over & facts.senders, facts.answered & facts.senders,
+        facts.declined & facts.senders)
     return SupportReport(since=since, until=until, days=days, conversations=len(facts.senders),
                          messages=sum(facts.per_day_messages.values()),
-                         handed_over=len(facts.handed_over & facts.senders),
-                         tickets=facts.tickets, unanswered=groups, asked=asked, votes=vote_rows)
+                         handed_over=handed_over, tickets=facts.tickets, unanswered=groups,
+                         asked=asked, votes=vote_rows, handled=handled,
+                         declined_only=declined_only,
+                         due_reviews=due_for_review(kb, today) if kb else {},
+                         review_months=review_months(kb) if kb else 12)

@@ -56,6 +56,9 @@ def to_html(report: SupportReport) -> str:
             f"<h2>{_e(texts.DAYS)}</h2>", svg_day_chart(r.days),
             f"<h2>{_e(texts.CONTAINMENT)}</h2>",
             svg_containment(r) or f"<p>{_e(texts.NO_CONVERSATIONS)}</p>",
+            _table(texts.CONTAINMENT_HEAD,
+                   [[f"{d.date:%a %d %b %Y}", d.conversations, d.handled, d.declined_only,
+                     d.handed_over] for d in r.days], {1, 2, 3, 4}) if r.conversations else "",
             f"<h2>{_e(texts.UNANSWERED)}</h2>"]
     if not r.unanswered:
         body.append(f"<p>{_e(texts.NO_UNANSWERED)}</p>")
@@ -87,6 +90,13 @@ def to_html(report: SupportReport) -> str:
                               label=texts.ASKED))
         body.append(_table(["Entry", "Question", "Times asked"],
                            [list(a) for a in r.asked[:20]], {2}))
+    body.append(f"<h2>{_e(texts.REVIEW)}</h2>")
+    body.append(f"<p>{_inline(texts.review_intro(r.review_months))}</p>" if r.due_reviews
+                else f"<p>{_e(texts.NO_REVIEW)}</p>")
+    for owner, items in r.due_reviews.items():
+        body.append(f"<h3>{_e(owner)} ({len(items)})</h3>")
+        body.append(_table(texts.REVIEW_HEAD, [[d.where, d.reviewed, d.question]
+                                               for d in items], set()))
     body.append(f"<h2>{_e(texts.COUNTING)}</h2><ul>"
                 + "".join(f"<li>{_inline(line)}</li>" for line in texts.COUNTING_RULES)
                 + "".join(f"<li>{_e(n)}</li>" for n in r.notes) + "</ul>")

@@ -21,14 +21,20 @@ def to_markdown(report: SupportReport) -> str:
            f"| Conversations | {r.conversations} |",
            f"| Messages from users | {r.messages} |",
            f"| {texts.CONTAINMENT} | {percent(r.containment)} "
-           f"({r.conversations - r.handed_over} of {r.conversations}) |",
-           f"| Conversations that asked for a person | {r.handed_over} |",
+           f"({r.handled} of {r.conversations}) |",
+           f"| {texts.DECLINED_ONLY} | {r.declined_only} |",
+           f"| {texts.HANDED_OVER} | {r.handed_over} |",
            f"| Tickets created | {r.tickets} |",
            f"| {texts.UNANSWERED} | {r.unanswered_messages} "
            f"in {len(r.unanswered)} group(s) |", ""]
     out += [f"## {texts.DAYS}", "",
             "| Day | Conversations | Messages |", "|---|---|---|"]
     out += [f"| {d.date:%a %d %b %Y} | {d.conversations} | {d.messages} |" for d in r.days]
+    out += ["", f"## {texts.CONTAINMENT}", "",
+            "| " + " | ".join(texts.CONTAINMENT_HEAD) + " |",
+            "|" + "---|" * len(texts.CONTAINMENT_HEAD)]
+    out += [f"| {d.date:%a %d %b %Y} | {d.conversations} | {d.handled} | {d.declined_only} | "
+            f"{d.handed_over} |" for d in r.days]
     out += ["", f"## {texts.UNANSWERED}", ""]
     out.append(texts.UNANSWERED_INTRO if r.unanswered else texts.NO_UNANSWERED)
     for number, group in enumerate(r.unanswered, start=1):
@@ -51,6 +57,12 @@ def to_markdown(report: SupportReport) -> str:
     else:
         out += ["| Entry | Question | Times asked |", "|---|---|---|"]
         out += [f"| `{e}` | {_md_cell(q)} | {n} |" for e, q, n in r.asked[:20]]
+    out += ["", f"## {texts.REVIEW}", ""]
+    out.append(texts.review_intro(r.review_months) if r.due_reviews else texts.NO_REVIEW)
+    for owner, items in r.due_reviews.items():
+        out += ["", f"### {_md_cell(owner)} ({len(items)})", "",
+                "| " + " | ".join(texts.REVIEW_HEAD) + " |", "|---|---|---|"]
+        out += [f"| `{d.where}` | {d.reviewed} | {_md_cell(d.question)} |" for d in items]
     out += ["", f"## {texts.COUNTING}", ""]
     out += [f"- {line}" for line in (*texts.COUNTING_RULES, texts.MASKED, *r.notes)]
     return "\n".join(out) + "\n"

@@ -15,10 +15,24 @@ def title(since: object, until: object) -> str:
 
 DAYS = "Conversations and messages per day"
 CONTAINMENT = "Handled without a person (containment)"
+DECLINED_ONLY = "Only declined or clarified (no answer, no person)"
+HANDED_OVER = "Asked for a person"
+CONTAINMENT_HEAD = ["Day", "Conversations", "Handled", "Declined only", "Handed over"]
 UNANSWERED = "Questions the bot could not answer"
 VOTES = "Answers marked not helpful"
 ASKED = "Most asked entries"
 COUNTING = "How the figures are counted"
+REVIEW = "Entries due for review, by owner"
+REVIEW_HEAD = ["Where", "Last reviewed", "Question"]
+
+
+def review_intro(months: int) -> str:
+    return (f"Not reviewed for more than {months} months (`review_after_months` in "
+            "`knowledge/settings.yml`), oldest first. Check each answer is still true, then set "
+            "`reviewed:` to today's date. The same list: `python -m bot review --owner NAME`.")
+
+
+NO_REVIEW = "No entry is due for review."
 
 NO_UNANSWERED = "None in this period."
 NO_CONVERSATIONS = "No conversations in this period."
@@ -36,8 +50,11 @@ MASKED = "TPINs were masked before the conversation was stored."
 COUNTING_RULES = (
     "A conversation is one chat (one sender) with at least one message in the period; messages "
     "are the users' messages, buttons included.",
-    "Containment: conversations in which nobody asked for a person and the hand-over form was "
-    "not started.",
+    "Containment: conversations handled without a person: at least one question was answered "
+    "(a knowledge answer or a declaration status) and nobody asked for a person nor started the "
+    "hand-over form. Conversations whose questions were only declined or clarified count as "
+    "declined only, not as handled; those with neither (a greeting, a form left half-way) "
+    "count in neither. Per day, a conversation is counted on each day it has messages.",
     "Could not answer: messages the bot declined as out of scope or was unsure about (outside "
     "forms).",
 )
