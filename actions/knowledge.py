@@ -6,6 +6,7 @@ staff edit, so an answer edit is live without retraining.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.names import (
     ANSWER_ACTION,
     ASK_CAPABILITIES,
     BROWSE_ACTION,
+    BROWSE_CATEGORY,
     CATEGORY_ENTITY,
     CHECK_DECLARATION_STATUS,
     CLARIFY_ACTION,
@@ -137,7 +139,7 @@ class ActionReply(Action):
         kb = get_knowledge()
         intent = latest_intent(tracker)
         if intent == ASK_CAPABILITIES:
-            buttons = [_button(c.name, f'/browse_category{{CATEGORY_ENTITY: "{c.name}"}}')
+            buttons = [_button(c.name, f"/{BROWSE_CATEGORY}{json.dumps({CATEGORY_ENTITY: c.name})}")
                        for c in kb.categories if c.entry_ids]
             if CHECK_DECLARATION_STATUS in domain.get("intents", []):
                 buttons.append(_button(kb.message("check_status_button"),

@@ -142,3 +142,19 @@ def bot_server(trained_model, tmp_path_factory) -> BotServer:
         yield BotServer(stack=stack, env=stack.env, knowledge_dir=tmp / "knowledge",
                         tracker_db_path=tmp / "tracker.db",
                         app_db_url=stack.env["CUSTOMS_DB_URL"])
+
+
+def wait_healthy(proc, url: str, log: Path, timeout: float = 90) -> None:
+    """Block until `url` answers; fail with the process log if it exits or stays silent."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)

@@ -10,14 +10,13 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 import sqlalchemy as sa
 
 from bot.content.reader import read_knowledge
-from tests.conftest import ROOT, free_port, scratch_database
+from tests.conftest import ROOT, free_port, scratch_database, wait_healthy
 
 pytestmark = pytest.mark.postgres
 
@@ -50,15 +49,7 @@ def test_fresh_postgres_plus_the_compose_commands_answer_a_declaration_lookup(tm
                                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         try:
-            deadline = time.monotonic() + 90
-            while True:
-                assert proc.poll() is None, (tmp_path / "actions.log").read_text()
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                        break
-                except OSError:
-                    assert time.monotonic() < deadline, (tmp_path / "actions.log").read_text()
-                    time.sleep(0.3)
+            wait_healthy(proc, f"http://127.0.0.1:{port}/health", tmp_path / "actions.log")
             with engine.connect() as conn:
                 tables = set(sa.inspect(conn).get_table_names())
             assert {"declarations", "declaration_failed_lookups", "support_tickets",

@@ -12,7 +12,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.ops.action_server import authorised
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, wait_healthy
 
 TOKEN = secrets.token_urlsafe(24)
 
@@ -73,15 +72,7 @@ def action_server(tmp_path_factory):
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        assert proc.poll() is None, (tmp / "actions.log").read_text()
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):
-                break
-        except OSError:
-            assert time.monotonic() < deadline, (tmp / "actions.log").read_text()
-            time.sleep(0.3)
+    wait_healthy(proc, f"{url}/health", tmp / "actions.log")
     try:
         yield url, port, db_url
     finally:
