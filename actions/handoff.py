@@ -23,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._tracker import latest_intent, latest_text
-from actions.interruptions import interruption, is_short_chat, respond
+from actions.interruptions import interruption, respond
 from bot.appdb.tickets import TicketLimitReached, create_ticket, post_webhook, transcript
 from bot.names import (
     CANCEL_HANDOVER_ACTION,
@@ -54,6 +54,10 @@ _NOT_NAMES = {"yes", "no", "ok", "okay", "hi", "hello", "hey", "bye", "goodbye",
               "nothing", "none", "why", "what", "no thanks"}
 _NOT_NAME_WORDS = {"person", "human", "agent", "talk", "speak", "customs", "duty", "tpin",
                    "declaration", "want", "need", "please", "help"}
+# A reply made only of these words is a greeting or thanks ("hello there", "ok thanks sir").
+_CHAT_WORDS = {"hello", "hi", "hie", "hey", "there", "good", "morning", "afternoon", "evening",
+               "day", "thanks", "thank", "you", "ok", "okay", "sir", "madam", "bye", "yes", "no",
+               "dear", "team", "much", "a", "lot", "so", "cheers"}
 
 
 def find_contact(text: str) -> tuple[str, str] | None:
@@ -82,7 +86,8 @@ def clean_name(text: str) -> str | None:
     if not 2 <= len(name) <= 80 or not _NAME.fullmatch(name):
         return None
     words = name.lower().split()
-    if len(words) > 5 or name.lower() in _NOT_NAMES or _NOT_NAME_WORDS & set(words):
+    if (len(words) > 5 or name.lower() in _NOT_NAMES or _NOT_NAME_WORDS & set(words)
+            or set(words) <= _CHAT_WORDS):
         return None
     return name
 
@@ -139,8 +144,6 @@ class ValidateHandoverForm(FormValidationAction):
         if value is None:
             return {HANDOVER_NAME: None}  # an interruption, already answered
         name = clean_name(value)
-        if name is not None and is_short_chat(tracker):
-            name = None  # "hello there", "ok thanks": a greeting or thanks is never a name
         if name is None:
             dispatcher.utter_message(text=_kb().message("handoff_invalid_name"))
         return {HANDOVER_NAME: name}

@@ -49,6 +49,7 @@ TPIN_SLOTS = frozenset({DECLARATION_REFERENCE, DECLARATION_TPIN})
 # Slots whose own check already refuses greetings and yes/no, with a reason that fits.
 SELF_CHECKED_SLOTS = frozenset({HANDOVER_NAME})
 _TPIN = re.compile(r"(?<!\d)[1-9](?:[\s\-]*\d){9}(?!\d)")
+_TPIN_WORDS = {"my", "tpin", "is", "its", "it's", "the", "number", "here", "this", "it"}
 
 
 def knowledge_entry(tracker: Tracker) -> str | None:
@@ -59,8 +60,14 @@ def knowledge_entry(tracker: Tracker) -> str | None:
     return None
 
 
-def has_tpin(text: str) -> bool:
-    return bool(_TPIN.search(text))
+def is_a_tpin(text: str) -> bool:
+    """The message is a TPIN ("1002003004", "my tpin is 100 200 3004"), not a question that
+    mentions one (that one is kept, masked)."""
+    match = _TPIN.search(text)
+    if match is None:
+        return False
+    rest = (text[: match.start()] + " " + text[match.end():]).lower()
+    return len([w for w in re.findall(r"[a-z']+", rest) if w not in _TPIN_WORDS]) <= 1
 
 
 def interruption(tracker: Tracker, slot: str) -> str | None:
@@ -80,7 +87,7 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
         return "domestic_tax"
     if knowledge_entry(tracker) and slot not in FREE_TEXT_SLOTS:
         return "knowledge"
-    if slot not in TPIN_SLOTS and has_tpin(text):
+    if slot not in TPIN_SLOTS and is_a_tpin(text):
         return "tpin"
     if slot not in SELF_CHECKED_SLOTS and is_short_chat(tracker):
         return "not_answer"
