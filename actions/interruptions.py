@@ -31,6 +31,7 @@ from bot.names import (
     FEEDBACK_NOT_HELPFUL,
     GOODBYE,
     GREET,
+    HANDOVER_CONTACT,
     HANDOVER_NAME,
     HANDOVER_QUESTION,
     INTENT_PREFIX,
@@ -46,8 +47,9 @@ NOT_ANSWERS = frozenset({GREET, THANK, GOODBYE, AFFIRM, DENY, BOT_CHALLENGE, ASK
 FREE_TEXT_SLOTS = frozenset({HANDOVER_QUESTION})
 # The declaration form takes a TPIN at any of its questions (it asks the reference first).
 TPIN_SLOTS = frozenset({DECLARATION_REFERENCE, DECLARATION_TPIN})
-# Slots whose own check already refuses greetings and yes/no, with a reason that fits.
-SELF_CHECKED_SLOTS = frozenset({HANDOVER_NAME})
+# Slots whose own check already refuses greetings and yes/no, with a reason that fits (and
+# whose real answers are short: "Chanda Mulenga", "chanda@example.com").
+SELF_CHECKED_SLOTS = frozenset({HANDOVER_NAME, HANDOVER_CONTACT})
 _TPIN = re.compile(r"(?<!\d)[1-9](?:[\s\-]*\d){9}(?!\d)")
 _TPIN_WORDS = {"my", "tpin", "is", "its", "it's", "the", "number", "here", "this", "it"}
 
