@@ -36,6 +36,7 @@ from bot.names import (
     VALIDATE_HANDOVER_FORM,
 )
 from bot.privacy import MASK
+from bot.understanding.clauses import asks
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,16 @@ def clean_question(text: str) -> str | None:
     return question[:MAX_TEXT]
 
 
+def is_plain_answer(slot: str, text: str) -> bool:
+    """A contact where a contact is asked, a name (not a question) where a name is asked:
+    taken as the answer whatever the model made of it ("call me on 0977 123 456")."""
+    if slot == HANDOVER_CONTACT:
+        return find_contact(text) is not None
+    if slot == HANDOVER_NAME:
+        return clean_name(text) is not None and not asks(text)
+    return False
+
+
 def _kb():
     from bot.content.live import get_knowledge
 
@@ -117,7 +128,8 @@ class ValidateHandoverForm(FormValidationAction):
                     tracker: Tracker) -> dict[str, Any]:
         if tracker.get_slot(REQUESTED_SLOT) != slot or latest_intent(tracker) == STOP:
             return {}
-        kind = interruption(tracker, slot)
+        text = latest_text(tracker)
+        kind = None if is_plain_answer(slot, text) else interruption(tracker, slot)
         if kind is not None:
             # Not an answer: say what fits, keep the slot empty, and the form asks again.
             respond(kind, dispatcher, tracker, _kb())

@@ -37,7 +37,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.settings.env import env_number
+from bot.channels.turns import run_turn, technical_problem_text
+from bot.settings.env import env_number, from_env
+from bot.settings.rest import RestLimits
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +92,14 @@ class GuardedTelegramInput(TelegramInput):
                  debug_mode: bool = False, api_url: str = DEFAULT_API_URL,
                  secret_token: str | None = None,
                  retry_max_seconds: float = MAX_RETRY_SECONDS) -> None:
+        if not access_token:
+            # The derived secret would be a constant anyone can compute.
+            raise ValueError("the Telegram channel needs its access token (TELEGRAM_ACCESS_TOKEN)")
         super().__init__(access_token, verify, webhook_url, debug_mode=debug_mode)
         self.api_url = api_url.rstrip("/")
-        self.secret_token = secret_token or derived_secret(access_token or "")
+        self.secret_token = secret_token or derived_secret(access_token)
         self.retry_max_seconds = retry_max_seconds
+        self.reply_timeout = from_env(RestLimits, os.environ).reply_timeout_seconds or None
         self._task: asyncio.Task | None = None
 
     def get_output_channel(self) -> GuardedTelegramOutput:
@@ -115,7 +121,8 @@ class GuardedTelegramInput(TelegramInput):
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # unreachable, refused, 5xx: keep serving, try again
-                reason = f"{type(error).__name__}: {error}"
+                # The type only: aiogram's messages carry the URL, and the URL the bot token.
+                reason = type(error).__name__
             logger.warning("could not set the Telegram webhook (%s); retrying in %.0f s",
                            reason, delay)
             await asyncio.sleep(delay)
@@ -171,13 +178,13 @@ class GuardedTelegramInput(TelegramInput):
             metadata = self.get_metadata(request)
             texts = ([text, "/start"] if text == INTENT_MESSAGE_PREFIX + USER_INTENT_RESTART
                      else [text])
-            try:
-                for one in texts:
-                    await on_new_message(UserMessage(one, out_channel, chat_id,
-                                                     input_channel=self.name(),
-                                                     metadata=metadata))
-            except Exception:
-                logger.exception("could not handle a Telegram message")
+            for one in texts:
+                # The same guard as every channel: a failed action or a turn over the reply
+                # timeout gets the apology instead of silence.
+                message = UserMessage(one, out_channel, chat_id, input_channel=self.name(),
+                                      metadata=metadata)
+                if await run_turn(on_new_message, message, self.reply_timeout):
+                    await out_channel.send_text_message(chat_id, technical_problem_text())
             return response.text("success")
 
         return telegram_webhook

@@ -47,3 +47,8 @@ def question_index(parts: list[str]) -> int:
         if ASKING.search(parts[i]):
             return i
     return len(parts) - 1
+
+
+def asks(text: str) -> bool:
+    """Whether the text reads like a question (a question word first, a "?", "tell me"...)."""
+    return "?" in text or bool(ASKING.search(text.strip()))

@@ -79,7 +79,8 @@ class Understanding:
         if normalised != text:
             notes["normalised"] = normalised
         result = await self._questions(normalised, result, parse, notes)
-        if context.previous_entry and "compound" not in result:
+        if context.previous_entry and "compound" not in result and not context.in_form:
+            # Inside a form a message answers the form's question: never a follow-up.
             result = await self._follow_up(normalised, result, parse, context, notes)
         result["text"] = text
         if notes:
@@ -110,6 +111,8 @@ class Understanding:
             return result
         # One question among other words (a greeting, a story): the whole message and its
         # question clause are read together, and an entry both point to wins.
+        if not (_is_entry(whole) or _intent(whole)[0] in REPLACEABLE):
+            return whole  # "hi. talk to a person please": the model knows what this is
         question = parsed[clauses.question_index(parts)]
         scores: dict[str, float] = {}
         for reading in (whole, question):

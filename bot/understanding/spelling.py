@@ -23,6 +23,10 @@ import yaml
 TOKEN = re.compile(r"[A-Za-z0-9']+")
 MIN_FUZZY_LENGTH = 4
 LONG_WORD = 8
+# Longer words are not guessed at (no word of the vocabulary is that long, and the candidates
+# grow with the cube of the length: a 2,000-letter "word" must not stall the server).
+MAX_FUZZY_LENGTH = 20
+MAX_CORRECTED_WORDS = 60
 INFLECTIONS = ("ers", "er", "ings", "ing", "ed", "es", "s", "ly", "ments", "ment", "ations",
                "ation", "ions", "ion")
 
@@ -88,7 +92,8 @@ class Speller:
     def correct(self, word: str) -> str:
         """The vocabulary word meant by `word`, or `word` itself."""
         lower = word.lower()
-        if len(lower) < MIN_FUZZY_LENGTH or not lower.isalpha() or self.known(lower):
+        if (not MIN_FUZZY_LENGTH <= len(lower) <= MAX_FUZZY_LENGTH or not lower.isalpha()
+                or self.known(lower)):
             return word
         limit = 2 if len(lower) >= LONG_WORD else 1
         candidates: set[str] = set()
@@ -102,6 +107,7 @@ class Speller:
 def normalise(text: str, speller: Speller | None = None) -> str:
     """`text` with SMS spelling expanded and misspelled words corrected."""
     table = abbreviations()
+    budget = [MAX_CORRECTED_WORDS]
 
     def fix(match: re.Match) -> str:
         word = match.group(0)
@@ -110,9 +116,11 @@ def normalise(text: str, speller: Speller | None = None) -> str:
             return word  # the model was trained on this spelling: leave it as typed
         if lower in table:
             return table[lower]
-        if any(ch.isdigit() for ch in word):
+        if any(ch.isdigit() for ch in word) or speller is None or budget[0] <= 0:
             return word
-        return speller.correct(word) if speller else word
+        budget[0] -= 1
+        return speller.correct(word)
 
-    return re.sub(r"\s+", " ", TOKEN.sub(fix, text)).strip()
+    # Spaces collapse; line breaks stay (they separate questions: bot.understanding.clauses).
+    return re.sub(r"[ \t]+", " ", TOKEN.sub(fix, text)).strip()
 

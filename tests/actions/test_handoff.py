@@ -324,3 +324,18 @@ def test_ticket_limits_are_per_rolling_hour_and_configurable():
 
     with pytest.raises(SettingError, match="TICKETS_PER_HOUR"):
         ticket_limits({"TICKETS_PER_HOUR": "many"})
+
+
+def test_a_contact_or_a_name_is_taken_whatever_the_model_made_of_it():
+    slots, _ = run_form(form_tracker("handover_contact", "call me on 0977 123 456",
+                                     intent="kb_contact_customer_support"))
+    assert slots["handover_contact"] == "+260977123456"
+    slots, _ = run_form(form_tracker("handover_name", "Chanda Mulenga", intent="greet"))
+    assert slots["handover_name"] == "Chanda Mulenga"
+
+
+def test_a_knowledge_question_at_the_name_is_answered_and_not_stored():
+    slots, messages = run_form(form_tracker("handover_name", "what is the vat rate on imports?",
+                                            intent="kb_import_vat_rate"))
+    assert slots["handover_name"] is None
+    assert messages[-1]["text"] == kb().message("form_resume")

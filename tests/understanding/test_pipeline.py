@@ -119,3 +119,10 @@ def test_an_unsure_chat_intent_on_a_leaning_message_is_read_as_a_follow_up():
                    related=("find_my_tpin",))
     result = asyncio.run(UNDERSTANDING("and if i lost it", parse, tpin))
     assert result["intent"]["name"] == "kb_find_my_tpin"
+
+
+def test_inside_a_form_a_message_is_never_a_follow_up():
+    in_form = Context(previous_entry="import_vat_rate", previous_question="What is the VAT?",
+                      related=("excise_duty_goods",), in_form=True)
+    result = run("and excise?", in_form)
+    assert "follow_up_of" not in result.get("understanding", {})

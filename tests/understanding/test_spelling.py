@@ -57,3 +57,16 @@ def test_inflections_of_known_words_are_not_misspellings(word):
     speller = Speller(Counter({"imported": 5, "import": 9, "register": 3, "payment": 4}),
                       frozenset({"register", "payment"}))
     assert speller.correct(word) == word
+
+
+def test_a_huge_word_is_not_guessed_at():
+    import time
+
+    word = "q" * 2000
+    started = time.perf_counter()
+    assert SPELLER.correct(word) == word
+    assert time.perf_counter() - started < 0.1
+
+
+def test_line_breaks_stay_they_separate_questions():
+    assert normalise("wat is vat\nhw do i gt tpin", SPELLER) == "what is vat\nhow do i get tpin"
