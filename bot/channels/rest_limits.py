@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from bot.channels.identity import is_reserved
 from bot.settings.rest import RestLimits
 
 MAX_SENDER_CHARS = 128
@@ -150,6 +151,10 @@ def parse_body(body: bytes, limits: RestLimits) -> dict[str, Any]:  # noqa: C901
     if len(sender) > MAX_SENDER_CHARS:
         raise BadRequest(400, "invalid_sender",
                          f"'sender' must be at most {MAX_SENDER_CHARS} characters.")
+    if is_reserved(sender):
+        # A REST client must never address a WhatsApp or Telegram user's conversation.
+        raise BadRequest(400, "reserved_sender",
+                         "'sender' must not start with 'whatsapp:' or 'telegram:'.")
     message = data.get("message")
     if message is None:
         raise BadRequest(400, "missing_message", "'message' is required.")

@@ -37,6 +37,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.identity import conversation_id, native_id
 from bot.channels.turns import run_turn, technical_problem_text
 from bot.settings.env import env_number, from_env
 from bot.settings.rest import RestLimits
@@ -66,6 +67,23 @@ class GuardedTelegramOutput(TelegramOutput):
         # TelegramOutput.__init__ takes the token only; aiogram's Bot takes the server.
         super(TelegramOutput, self).__init__(access_token,
                                              server=TelegramAPIServer.from_base(api_url))
+
+    # Conversations are `telegram:<chat id>` (bot.channels.identity); Telegram wants the chat id.
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await super().send_text_message(native_id(str(recipient_id), "telegram"), text, **kwargs)
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await super().send_image_url(native_id(str(recipient_id), "telegram"), image, **kwargs)
+
+    async def send_text_with_buttons(self, recipient_id: str, text: str,
+                                     buttons: list[dict[str, Any]], **kwargs: Any) -> None:
+        await super().send_text_with_buttons(native_id(str(recipient_id), "telegram"), text,
+                                             buttons, **kwargs)
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any],
+                               **kwargs: Any) -> None:
+        await super().send_custom_json(native_id(str(recipient_id), "telegram"), json_message,
+                                       **kwargs)
 
 
 class GuardedTelegramInput(TelegramInput):
@@ -181,8 +199,8 @@ class GuardedTelegramInput(TelegramInput):
             for one in texts:
                 # The same guard as every channel: a failed action or a turn over the reply
                 # timeout gets the apology instead of silence.
-                message = UserMessage(one, out_channel, chat_id, input_channel=self.name(),
-                                      metadata=metadata)
+                message = UserMessage(one, out_channel, conversation_id("telegram", chat_id),
+                                      input_channel=self.name(), metadata=metadata)
                 if await run_turn(on_new_message, message, self.reply_timeout):
                     await out_channel.send_text_message(chat_id, technical_problem_text())
             return response.text("success")

@@ -168,7 +168,9 @@ def test_signed_text_is_answered_through_graph_api(server: str, graph: FakeGraph
     assert record["path"] == f"/v19.0/{PHONE_NUMBER_ID}/messages"
     assert record["authorization"] == f"Bearer {TOKEN}"
     [message] = handled(server)
-    assert message["sender_id"] == USER
+    # The conversation is the WhatsApp number in WhatsApp's namespace (bot/channels/identity):
+    # a REST client cannot name it; the Graph API still gets the bare number.
+    assert message["sender_id"] == f"whatsapp:{USER}"
     assert message["input_channel"] == "whatsapp"
     assert message["message_id"] == "wamid.HBgLMjYwOTcxMjM0NTY3"
     assert message["metadata"]["whatsapp"]["phone_number_id"] == PHONE_NUMBER_ID

@@ -11,6 +11,7 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 
+from bot.channels.identity import native_id
 from bot.channels.whatsapp.formatting import (
     BUTTON_BODY_MAX,
     BUTTON_ID_MAX,
@@ -46,7 +47,7 @@ class WhatsAppOutput(OutputChannel):
             {
                 "messaging_product": "whatsapp",
                 "recipient_type": "individual",
-                "to": recipient_id,
+                "to": native_id(recipient_id, "whatsapp"),
                 "type": kind,
                 kind: body,
             }

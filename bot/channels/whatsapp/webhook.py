@@ -24,6 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.identity import conversation_id
 from bot.channels.turns import run_turn, technical_problem_text
 from bot.channels.whatsapp.dedup import SeenMessages
 from bot.channels.whatsapp.formatting import TEXT_LIMIT
@@ -276,7 +277,7 @@ class WhatsAppInput(InputChannel):
             job = _answer(on_new_message, output, UserMessage(
                 text[:TEXT_LIMIT],
                 output,
-                sender,
+                conversation_id("whatsapp", sender),
                 input_channel=self.name(),
                 message_id=message_id,
                 metadata=metadata,
