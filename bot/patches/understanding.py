@@ -71,4 +71,16 @@ def install() -> None:
 
     from bot.patches import replace
 
-    replace(MessageProcessor, "parse_message", _parse_message)
+    if replace(MessageProcessor, "parse_message", _parse_message):
+        _prepare()
+
+
+def _prepare() -> None:
+    """Build the speller and the language detector at start-up (about a second), not in the
+    first person's turn."""
+    from bot.understanding import build
+
+    try:
+        build.current()
+    except Exception:  # the knowledge base unreadable: the first message will say why
+        logger.exception("could not prepare the understanding of messages at start-up")
