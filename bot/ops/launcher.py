@@ -123,11 +123,12 @@ class Stack:
                         f"port {port} ({key}) is already in use: is another assistant still "
                         f"running? Stop it, or choose another port with {key}=...") from None
 
-    def start(self) -> None:
+    def start(self, web: bool = True) -> None:
         self.check_ports()
         self.start_actions()
         self.start_rasa()
-        self.start_web()
+        if web:
+            self.start_web()
 
     def _ready(self, url: str) -> bool:
         try:
@@ -254,11 +255,7 @@ def scratch_stack(model: Path, tmp: Path, knowledge: Path | None = None,
                    stdout=subprocess.DEVNULL)
     stack = Stack(model=model, env=env, log_dir=tmp / "log", run_dir=tmp / "run")
     try:
-        stack.check_ports()
-        stack.start_actions()
-        stack.start_rasa()
-        if web:
-            stack.start_web()
+        stack.start(web=web)
         stack.wait_ready(timeout=240)
         yield stack
     finally:

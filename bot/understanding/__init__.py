@@ -2,7 +2,8 @@
 
 The Rasa model classifies one clean English question well. People send misspellings and SMS
 spelling, follow-ups that lean on the previous answer, two questions at once, and messages in
-other languages. `understand()` turns such a message into one parse Rasa can act on:
+other languages. `Understanding` (built by `build.current()`) turns such a message into one
+parse Rasa can act on:
 
     other language?  ──yes──▶ intent other_language (the model is not asked)
         │ no
@@ -19,9 +20,9 @@ conversation. The stored text is always what the person typed.
 
 import os
 
-from bot.understanding.pipeline import Context, Understanding, understand
+from bot.understanding.pipeline import Context, Understanding
 
-__all__ = ["Context", "Understanding", "enabled", "understand"]
+__all__ = ["Context", "Understanding", "enabled"]
 
 
 def enabled() -> bool:

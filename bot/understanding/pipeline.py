@@ -39,7 +39,7 @@ STATEMENT_MIN_CONFIDENCE = 0.9
 # on the previous answer, is read as a follow-up.
 UNSURE_CHAT = 0.6
 
-__all__ = ["Context", "Understanding", "understand"]
+__all__ = ["Context", "Understanding"]
 
 
 def _intent(parse: dict[str, Any]) -> tuple[str, float]:
@@ -156,9 +156,3 @@ class Understanding:
             return _with_intent(alone, f"{INTENT_PREFIX}{resolution.entry}",
                                 ranking[0]["confidence"], ranking)
         return _with_intent(alone, NLU_FALLBACK, ranking[0]["confidence"], ranking)
-
-
-async def understand(text: str, parse: Parse, context: Context,
-                     understanding: Understanding) -> dict[str, Any]:
-    """`understanding(text, parse, context)`: the parse Rasa acts on for this message."""
-    return await understanding(text, parse, context)
