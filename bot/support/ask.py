@@ -1,9 +1,9 @@
 """`python -m bot ask "…"`: what the bot would do with a wording, without starting servers.
 
 Support staff try a question before users do. The trained model is loaded in-process with the
-project's Rasa patches, so the message goes through `bot.understanding` exactly as in the
-running bot; then the real actions run on it (`bot.training.replies`), so the reply shown is
-the reply a user would get, settings filled in. Rasa is imported inside functions only:
+project's Rasa patches and Rasa's own processor handles the message, with the real actions run
+in-process (`bot.training.local_actions`): the reply shown is the reply a user would get,
+settings filled in, chosen by the same rules and forms. Rasa is imported inside functions only:
 importing this module stays cheap (the support layer never imports Rasa at module level).
 """
 
@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.names import (
-    CHECK_DECLARATION_STATUS,
+    ANSWER_ACTION,
+    CLARIFY_ACTION,
+    DECLARATION_FORM,
     DOMESTIC_TAX,
     HANDOVER_FORM,
     INTENT_PREFIX,
     NLU_FALLBACK,
     OTHER_LANGUAGE,
     OUT_OF_SCOPE,
-    REQUEST_HUMAN,
     SOMETHING_ELSE,
 )
 
@@ -82,53 +83,64 @@ def short(intent: str) -> str:
 
 
 class Asker:
-    """The trained model and the actions, in-process; keeps one conversation's events."""
+    """The trained model and the actions, in-process; keeps one conversation.
+
+    Each message goes through Rasa's own processor (`handle_message`) with the actions run in
+    this process (`bot.training.local_actions`), so rules, forms and fallbacks decide as in the
+    running bot; what the bot did is read off the events of the turn.
+    """
 
     def __init__(self, agent: Any) -> None:
-        from rasa.shared.core.trackers import DialogueStateTracker
-
         from bot.training.evaluate import fallback_settings
 
         self.agent = agent
-        self.domain = agent.domain.as_dict()
         self.threshold, self.ambiguity = fallback_settings()
-        self.tracker = DialogueStateTracker("ask", agent.domain.slots)
+        self.conversations = 0
+        self.sender = ""
+        self.active_loop: str | None = None
+        self.reset()
 
     @classmethod
     def load(cls, model: Path) -> Asker:
         from bot.training.evaluate import load_agent
+        from bot.training.local_actions import in_process_endpoint
 
-        return cls(load_agent(model))
+        return cls(load_agent(model, action_endpoint=in_process_endpoint()))
 
     def reset(self) -> None:
         """Start a new conversation (each line of `--file` is asked on its own)."""
-        from rasa.shared.core.trackers import DialogueStateTracker
-
-        self.tracker = DialogueStateTracker("ask", self.agent.domain.slots)
+        self.conversations += 1
+        self.sender = f"ask-{self.conversations}"
+        self.active_loop = None
 
     def ask(self, text: str) -> Verdict:
-        """Parse `text` as the running bot would (after this conversation's earlier turns) and
-        run the action the rules choose for it."""
+        """What the running bot would do with `text` after this conversation's earlier turns."""
         return asyncio.run(self._ask(text))
 
     async def _ask(self, text: str) -> Verdict:
-        from rasa.core.channels.channel import UserMessage
-        from rasa.shared.core.events import UserUttered
+        from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+        from rasa.shared.core.events import ActionExecuted, UserUttered
 
-        # The patched processor: bot.understanding with the follow-up context of the tracker.
-        parse = await self.agent.processor.parse_message(UserMessage(text, sender_id="ask"),
-                                                         self.tracker)
+        out = CollectingOutputChannel()
+        await self.agent.handle_message(UserMessage(text, out, sender_id=self.sender))
+        tracker = await self.agent.tracker_store.retrieve(self.sender)
+        events = list(tracker.events)
+        last_user = max(i for i, e in enumerate(events) if isinstance(e, UserUttered))
+        ran = [e.action_name for e in events[last_user:] if isinstance(e, ActionExecuted)]
+        self.active_loop = tracker.active_loop_name
+        parse = tracker.latest_message.parse_data or {}
         intent = (parse.get("intent") or {}).get("name") or ""
-        self.tracker.update(UserUttered(text, parse.get("intent"), parse.get("entities"),
-                                        parse_data=parse))
-        kind, replies = self._act(intent)
+        replies = [Reply(str(m.get("text") or ""),
+                         [str(b.get("title")) for b in m.get("buttons") or []])
+                   for m in out.messages]
+        kind = self._kind(intent, ran, replies)
         ranked = ranking(parse)
         confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
         if intent == NLU_FALLBACK and ranked:
             confidence = ranked[0][1]  # how sure the model was of its best guess
         compound = [i for i in parse.get("compound") or [] if i.startswith(INTENT_PREFIX)]
         entries = [short(i) for i in compound] or (
-            [short(intent)] if intent.startswith(INTENT_PREFIX) else [])
+            [short(intent)] if intent.startswith(INTENT_PREFIX) and kind == ANSWER else [])
         chosen = {intent, *compound}
         if intent == NLU_FALLBACK and ranked:
             chosen = {ranked[0][0]}
@@ -137,44 +149,23 @@ class Asker:
         return Verdict(text, kind, short(top), confidence, entries, others, replies,
                        dict(parse.get("understanding") or {}))
 
-    def _act(self, intent: str) -> tuple[str, list[Reply]]:
-        """Run the rule's action on the tracker; (what the bot does, what the user sees)."""
-        from rasa.shared.core.events import ActionExecuted, ActiveLoop
-
-        from bot.training import replies as actions
-
-        if intent == CHECK_DECLARATION_STATUS:  # a form: its first question is a response
-            self.tracker.update(ActiveLoop("declaration_form"))
-            asked = self.domain.get("responses", {}).get("utter_ask_declaration_reference") or []
-            return FORM, [Reply(str(asked[0].get("text", "")))] if asked else []
-        kind = (ANSWER if intent.startswith(INTENT_PREFIX) else
-                {NLU_FALLBACK: CLARIFY, REQUEST_HUMAN: HAND_OVER, OTHER_LANGUAGE: LANGUAGE,
-                 DOMESTIC_TAX: TAX, OUT_OF_SCOPE: DECLINE, SOMETHING_ELSE: DECLINE}.get(intent,
-                                                                                   REPLY))
-        action = actions.action_for(intent)
-        replies, events = self._run(action)
-        self.tracker.update(ActionExecuted(action.name()))
-        if kind == CLARIFY and not any(r.buttons for r in replies):
-            kind = DECLINE  # no topic likely enough to offer: the out-of-scope message
-        if kind == HAND_OVER or any(e.get("event") == "followup"
-                                    and e.get("name") == HANDOVER_FORM for e in events):
-            kind = HAND_OVER  # asked for, or a second miss in a row: the form starts
-            asked, _ = self._run(actions.handover_first_question())
-            replies += asked
-            self.tracker.update(ActiveLoop(HANDOVER_FORM))
-        return kind, replies
-
-    def _run(self, action: Any) -> tuple[list[Reply], list[dict[str, Any]]]:
-        from bot.training import replies as actions
-
-        messages, events = actions.run(action, self.tracker, self.domain)
-        return [Reply(str(m.get("text") or ""),
-                      [str(b.get("title")) for b in m.get("buttons") or []])
-                for m in messages], events
+    def _kind(self, intent: str, ran: list[str | None], replies: list[Reply]) -> str:
+        """What the bot did this turn, from the actions Rasa ran and the form left active."""
+        if self.active_loop == HANDOVER_FORM:
+            return HAND_OVER  # asked for, or a second miss in a row: the form started
+        if self.active_loop == DECLARATION_FORM:
+            return FORM
+        if ANSWER_ACTION in ran:
+            return ANSWER
+        if CLARIFY_ACTION in ran:
+            # no topic likely enough to offer: the out-of-scope message
+            return CLARIFY if any(r.buttons for r in replies) else DECLINE
+        return {OTHER_LANGUAGE: LANGUAGE, DOMESTIC_TAX: TAX, OUT_OF_SCOPE: DECLINE,
+                SOMETHING_ELSE: DECLINE}.get(intent, REPLY)
 
     @property
     def in_form(self) -> bool:
-        return bool(self.tracker.active_loop_name)
+        return bool(self.active_loop)
 
 
 def import_quickly() -> None:
@@ -268,6 +259,30 @@ def read_questions(path: Path) -> list[str]:
 
 
 @contextlib.contextmanager
+def scratch_app_database() -> Iterator[None]:
+    """Trying wordings must not count: votes, failed lookups and tickets go to a throwaway
+    SQLite file, never to the application database the report reads."""
+    import os
+    import tempfile
+
+    from bot import appdb
+
+    before = os.environ.get("CUSTOMS_DB_URL")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["CUSTOMS_DB_URL"] = f"sqlite:///{Path(tmp) / 'ask.db'}"
+        appdb.dispose_engines()
+        try:
+            appdb.init_db()
+            yield
+        finally:
+            appdb.dispose_engines()
+            if before is None:
+                os.environ.pop("CUSTOMS_DB_URL", None)
+            else:
+                os.environ["CUSTOMS_DB_URL"] = before
+
+
+@contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Libraries' deprecation warnings would bury the answer: shown only if loading fails."""
     noise = io.StringIO()
@@ -309,11 +324,25 @@ def main(questions: list[str], file: Path | None = None, conversation: bool = Fa
         print("The model could not be found or trained: run `make validate`.")
         return 1
     train_seconds = seconds or 0.0
+    with scratch_app_database():
+        first, loaded, verdicts = _ask_all(path, questions, file, conversation)
+    if file is not None:
+        print(table(verdicts))
+    if timing and first is not None:
+        print(f"\nTime to first answer: {first - started - train_seconds:.1f} s (loading the "
+              f"model {loaded - started - train_seconds:.1f} s, first question "
+              f"{first - loaded:.2f} s; model {path.name})")
+    return 0
+
+
+def _ask_all(path: Path, questions: list[str], file: Path | None,
+             conversation: bool) -> tuple[float | None, float, list[Verdict]]:
+    """Load the model and ask each question; prints each verdict unless `file` asks a table."""
     with _quiet():
         import_quickly()
         asker = Asker.load(path)
     loaded = time.perf_counter()
-    verdicts = []
+    verdicts: list[Verdict] = []
     first = None
     for text in questions:
         if not conversation:
@@ -328,10 +357,4 @@ def main(questions: list[str], file: Path | None = None, conversation: bool = Fa
             if len(verdicts) > 1:
                 print()
             print(describe(verdicts[-1], asker.threshold), flush=True)
-    if file is not None:
-        print(table(verdicts))
-    if timing and first is not None:
-        print(f"\nTime to first answer: {first - started - train_seconds:.1f} s (loading the "
-              f"model {loaded - started - train_seconds:.1f} s, first question "
-              f"{first - loaded:.2f} s; model {path.name})")
-    return 0
+    return first, loaded, verdicts

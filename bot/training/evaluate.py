@@ -106,9 +106,9 @@ def fallback_settings(config: Path = CONFIG_FILE) -> tuple[float, float]:
     return 0.0, 0.0
 
 
-def load_agent(model: Path):
+def load_agent(model: Path, action_endpoint: Any = None):
     """The trained model in-process, with the project's patches (so parsing goes through
-    bot.understanding as in the running bot)."""
+    bot.understanding as in the running bot); `action_endpoint` runs its custom actions."""
     logging.getLogger("rasa").setLevel(logging.WARNING)
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
@@ -118,7 +118,7 @@ def load_agent(model: Path):
     from bot import patches
 
     patches.install()
-    return Agent.load(str(model))
+    return Agent.load(str(model), action_endpoint=action_endpoint)
 
 
 def parsers(agent) -> dict[str, Parse]:

@@ -44,7 +44,8 @@ def test_question_files_skip_blank_lines_and_comments(tmp_path):
 @pytest.fixture(scope="module")
 def asker(trained_model):
     ask.import_quickly()
-    return ask.Asker.load(trained_model)
+    with ask.scratch_app_database():
+        yield ask.Asker.load(trained_model)
 
 
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
@@ -101,3 +102,51 @@ def test_the_command_prints_a_table_for_a_file_and_the_time_to_first_answer(
 def test_nothing_to_ask_is_said_plainly(capsys):
     assert ask.main([]) == 1
     assert "Nothing to ask" in capsys.readouterr().out
+
+
+def _browse() -> str:
+    """The payload of the first category's button."""
+    import json
+
+    from bot.content.live import get_knowledge
+
+    return "/browse_category" + json.dumps({"category": get_knowledge().categories[0].name})
+
+
+def _conversations() -> list[list[str]]:
+    """Turns whose action the rules choose in different ways: a button payload, a vote after
+    an answer, a follow-up, a miss then a second miss (the form starts), a greeting."""
+    return [["hello", "how do i register for a tpin", "/feedback_helpful"],
+            [_browse()],
+            ["what is the vat rate on imports", "and excise?", "thanks"],
+            ["who won the football world cup in 2010", "what is the weather in lusaka"],
+            ["i want to talk to a person"]]
+
+
+@pytest.mark.conversation
+def test_ask_replies_exactly_as_the_running_bot(asker, bot_server):
+    """No second table of what follows what: every turn's messages and buttons are the ones the
+    running bot sends over REST for the same conversation."""
+    for n, lines in enumerate(_conversations()):
+        asker.reset()
+        for text in lines:
+            mine = [(r.text, r.buttons) for r in asker.ask(text).replies]
+            sent = bot_server.send(f"ask-parity-{n}", text)
+            theirs = [(m.get("text") or "", [b.get("title") for b in m.get("buttons") or []])
+                      for m in sent]
+            assert mine == theirs, text
+
+
+def test_a_browse_button_lists_the_category_as_the_rules_say(asker):
+    asker.reset()
+    v = asker.ask(_browse())
+    assert v.kind == ask.REPLY and v.replies and len(v.replies[-1].buttons) >= 2
+
+
+def test_trying_wordings_records_no_vote(trained_model, app_db, capsys):
+    from bot.appdb.votes import vote_counts
+
+    assert ask.main(["how do i register for a tpin", "/feedback_helpful"], conversation=True,
+                    model=trained_model) == 0
+    assert "Thank" in capsys.readouterr().out  # the vote was taken, in the scratch database
+    assert vote_counts() == {}
