@@ -20,9 +20,11 @@ from sqlalchemy.engine import Engine
 from bot.names import (
     CHECK_DECLARATION_ACTION,
     CREATE_TICKET_ACTION,
+    DOMESTIC_TAX,
     HANDOVER_FORM,
     INTENT_PREFIX,
     NLU_FALLBACK,
+    OTHER_LANGUAGE,
     OUT_OF_SCOPE,
     REQUEST_HUMAN,
 )
@@ -32,6 +34,9 @@ from bot.support.days import day_range
 EVENTS_TABLE = "events"
 # The intents that mean the bot did not answer, and what the report calls each.
 UNANSWERED = {OUT_OF_SCOPE: "declined", NLU_FALLBACK: "unsure"}
+# Pointed elsewhere (the contact centre for another language, the domestic-tax services): not a
+# gap in the knowledge base, so not listed as unanswered, but not an answer either.
+POINTED_ELSEWHERE = {OTHER_LANGUAGE, DOMESTIC_TAX}
 
 
 def tracker_engine(env: Mapping[str, str] | None = None) -> Engine:
@@ -134,6 +139,8 @@ def read_events(engine: Engine, since: dt.date, until: dt.date) -> PeriodFacts:
                   and not text.startswith("/")):
                 # Inside a form a message answers the form's question: not a knowledge gap.
                 facts.unanswered.append(Message(sender, stamp, text.strip(), UNANSWERED[intent]))
+                facts.per_day_declined[day].add(sender)
+            elif intent in POINTED_ELSEWHERE and not loop.get(sender):
                 facts.per_day_declined[day].add(sender)
     return facts
 

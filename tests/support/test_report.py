@@ -243,7 +243,7 @@ def test_containment_counts_a_conversation_handled_only_when_answered_without_a_
     assert (r.days[0].handled, r.days[0].declined_only, r.days[0].handed_over) == (2, 1, 1)
     md, page = to_markdown(r), to_html(r)
     assert "| Handled without a person (containment) | 40% (2 of 5) |" in md
-    assert "| Only declined or clarified (no answer, no person) | 1 |" in md
+    assert "| Only declined, clarified or pointed elsewhere (no answer, no person) | 1 |" in md
     assert f"| {TODAY:%a %d %b %Y} | 5 | 2 | 1 | 1 |" in md
     assert "<th>Declined only</th>" in page and "declined only: 1" in page
 
@@ -253,3 +253,18 @@ def test_period_defaults_to_the_last_seven_days():
     assert period(days=1, today=TODAY) == (TODAY, TODAY)
     with pytest.raises(ValueError):
         period(since=TODAY, until=YESTERDAY)
+
+
+def test_another_language_or_a_domestic_tax_pointer_is_not_handled_nor_a_knowledge_gap(
+        tmp_path):
+    store = tracker_store(tmp_path / "tracker.db")
+    t = at(TODAY)
+    save(store, "in-nyanja", session(t) + said("ndifuna kulipira msonkho", "other_language",
+                                               t + 1))
+    save(store, "income-tax", session(t + 10) + said("how do i file my income tax return",
+                                                     "domestic_tax", t + 11))
+    save(store, "answered", session(t + 20) + said("vat rate?", "kb_import_vat_rate", t + 21))
+    r = report_for(tmp_path / "tracker.db", since=TODAY, until=TODAY)
+    assert (r.conversations, r.handled, r.declined_only, r.handed_over, r.no_question) == (
+        3, 1, 2, 0, 0)
+    assert r.unanswered == []  # nothing for the content team to write an entry about

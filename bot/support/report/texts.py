@@ -15,7 +15,7 @@ def title(since: object, until: object) -> str:
 
 DAYS = "Conversations and messages per day"
 CONTAINMENT = "Handled without a person (containment)"
-DECLINED_ONLY = "Only declined or clarified (no answer, no person)"
+DECLINED_ONLY = "Only declined, clarified or pointed elsewhere (no answer, no person)"
 HANDED_OVER = "Asked for a person"
 CONTAINMENT_HEAD = ["Day", "Conversations", "Handled", "Declined only", "Handed over"]
 UNANSWERED = "Questions the bot could not answer"
@@ -72,3 +72,10 @@ def messages(count: int) -> str:
 def escape(text: object) -> str:
     """HTML-escape any value (quotes too: it may end up in an attribute)."""
     return html.escape(str(text), quote=True)
+
+
+NOTIFICATIONS = "Status notifications"
+NOTIFICATIONS_ROWS = (("subscriptions", "Subscriptions made (\u201ctell me when it changes\u201d)"),
+                      ("sent", "Notifications sent"),
+                      ("failed", "Notifications failed (given up, or interrupted mid-send)"),
+                      ("stopped", "Subscriptions stopped (\u201cstop notifications\u201d)"))
