@@ -8,7 +8,15 @@ same numbers stored column-major make the transpose row-major and the product a 
 lookup of a few microseconds. Rasa also builds each message's feature row with scipy's
 `hstack`/`vstack`, after deep-copying and stacking every featurizer's sequence matrices as
 well, which it does not use (6-8 % of the server's time); the same row is assembled directly
-in CSR form from the sentence features. Training, persistence and predictions are unchanged.
+in CSR form from the sentence features.
+
+One change to what it predicts: each sparse block of a message (word counts, character n-gram
+counts) is scaled down to at most the `length_percentile`-th percentile of the training
+questions' norms for that block. A long message (a greeting and a story around the question)
+has several times the counts of any training question, so its logits go far beyond what the
+classifier saw and it is sure of an entry the story merely mentions ("...we want to export
+copper cathodes... What is the process?" was 0.86 "how to lodge a declaration"). Questions of
+ordinary length are untouched; 0 turns it off.
 """
 
 from __future__ import annotations
@@ -16,16 +24,45 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
 )
 class LogisticRegressionIntentClassifier(LogisticRegressionClassifier):
-    """Same model and output as Rasa's; only the memory layout of the weights differs."""
+    """Rasa's model with its weights laid out for fast prediction and long messages capped."""
+
+    @staticmethod
+    def get_default_config() -> dict:
+        return {**LogisticRegressionClassifier.get_default_config(), "length_percentile": 90}
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Learn the length caps from the training questions, then train as Rasa does (the
+        caps are kept on the classifier, so they are saved and loaded with it)."""
+        self.clf.length_caps_ = np.zeros(0)
+        percentile = float(self.config.get("length_percentile") or 0)
+        examples = [e for e in training_data.intent_examples if e.get("intent") and e.get("text")]
+        norms = [self._block_norms(e) for e in examples]
+        if percentile and norms and len({len(n) for n in norms}) == 1:
+            self.clf.length_caps_ = np.percentile(np.array(norms), percentile, axis=0)
+        return super().train(training_data)
+
+    @staticmethod
+    def _block_norms(message: Message) -> list[float]:
+        return [float(sp.linalg.norm(f.features)) for f in message.features
+                if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()]
+
+    def _scale(self, block: int, data: np.ndarray) -> np.ndarray:
+        caps = getattr(self.clf, "length_caps_", None)
+        if caps is None or block >= len(caps) or not caps[block]:
+            return data
+        norm = float(np.sqrt(np.square(data, dtype=np.float64).sum()))
+        return data * (caps[block] / norm) if norm > caps[block] else data
 
     def _column_major(self) -> None:
         coef = getattr(self.clf, "coef_", None)
@@ -48,8 +85,8 @@ class LogisticRegressionIntentClassifier(LogisticRegressionClassifier):
             if not sparse or not dense or any(m.shape[0] != 1 for m in sparse + dense):
                 return super()._create_X(messages)
             values, columns, offset = [], [], 0
-            for m in sparse:
-                values.append(m.data)
+            for block, m in enumerate(sparse):
+                values.append(self._scale(block, m.data))
                 columns.append(m.col + offset)
                 offset += m.shape[1]
             vector = np.concatenate(dense, axis=-1).ravel()

@@ -1,5 +1,7 @@
 """bot.nlu.logistic: Rasa's logistic-regression classifier with column-major weights gives the
-same intents and confidences as Rasa's own, before and after a save and load."""
+same intents and confidences as Rasa's own, before and after a save and load, when long
+messages are not capped; with the cap, a message longer than any training question is no
+surer than its words at ordinary length, and the caps are saved with the model."""
 
 from __future__ import annotations
 
@@ -44,16 +46,16 @@ def message(rng: np.random.Generator, intent: str | None) -> Message:
     return m
 
 
-def train(cls: type, tmp_path: Path, name: str) -> tuple[LogisticRegressionClassifier,
-                                                          LocalModelStorage, Resource]:
+def train(cls: type, tmp_path: Path, name: str, **config) -> tuple[
+        LogisticRegressionClassifier, LocalModelStorage, Resource]:
     rng = np.random.default_rng(0)
     data = TrainingData([message(rng, INTENTS[i % 4]) for i in range(80)])
     (tmp_path / name).mkdir()
     storage = LocalModelStorage(tmp_path / name)
     resource = Resource(name)
     context = ExecutionContext(GraphSchema({}), node_name=name)
-    component = cls.create({**cls.get_default_config(), "max_iter": 200}, storage, resource,
-                           context)
+    component = cls.create({**cls.get_default_config(), "max_iter": 200, **config}, storage,
+                           resource, context)
     component.train(data)
     return component, storage, resource
 
@@ -66,7 +68,8 @@ def rankings(component: LogisticRegressionClassifier) -> list:
 
 
 def test_same_rankings_as_rasas_classifier_and_column_major_weights(tmp_path: Path) -> None:
-    ours, storage, resource = train(LogisticRegressionIntentClassifier, tmp_path, "ours")
+    ours, storage, resource = train(LogisticRegressionIntentClassifier, tmp_path, "ours",
+                                    length_percentile=0)
     theirs, _, _ = train(LogisticRegressionClassifier, tmp_path, "theirs")
     assert not theirs.clf.coef_.flags.f_contiguous
     got, expected = rankings(ours), rankings(theirs)
@@ -76,8 +79,8 @@ def test_same_rankings_as_rasas_classifier_and_column_major_weights(tmp_path: Pa
         np.testing.assert_allclose([c for _, c in a], [c for _, c in b], rtol=1e-9)
 
     loaded = LogisticRegressionIntentClassifier.load(
-        {**LogisticRegressionIntentClassifier.get_default_config()}, storage, resource,
-        ExecutionContext(GraphSchema({}), node_name="ours"))
+        {**LogisticRegressionIntentClassifier.get_default_config(), "length_percentile": 0},
+        storage, resource, ExecutionContext(GraphSchema({}), node_name="ours"))
     assert isinstance(loaded, LogisticRegressionIntentClassifier)
     for a, b in zip(rankings(loaded), expected, strict=True):
         assert [n for n, _ in a] == [n for n, _ in b]
@@ -94,3 +97,35 @@ def test_feature_rows_equal_rasas() -> None:
                                                                                     messages)
     assert rows.shape == expected.shape == (6, FEATURES + 500 + 8)
     assert abs(rows - expected).max() == 0
+
+
+def story(rng: np.random.Generator, intent: str, times: int) -> Message:
+    """A message whose counts are `times` those of a question of `intent`."""
+    m = message(rng, intent)
+    for f in m.features:
+        if f.is_sparse():
+            f.features = f.features * times
+    return m
+
+
+def test_a_long_message_is_no_surer_than_an_ordinary_one_and_the_caps_are_saved(tmp_path):
+    capped, storage, resource = train(LogisticRegressionIntentClassifier, tmp_path, "capped")
+    plain, _, _ = train(LogisticRegressionIntentClassifier, tmp_path, "plain",
+                        length_percentile=0)
+    assert len(capped.clf.length_caps_) == 2  # one per count featurizer
+
+    def top(component, times: int) -> float:
+        m = story(np.random.default_rng(5), "kb_a", times)
+        component.process([m])
+        return m.get("intent")["confidence"]
+
+    assert top(plain, 6) > top(plain, 1)  # without the cap, more words: surer and surer
+    # past the cap, more of the same words change nothing, and it is less sure than uncapped
+    np.testing.assert_allclose(top(capped, 6), top(capped, 3), rtol=1e-9)
+    assert top(capped, 6) < top(plain, 6)
+
+    loaded = LogisticRegressionIntentClassifier.load(
+        LogisticRegressionIntentClassifier.get_default_config(), storage, resource,
+        ExecutionContext(GraphSchema({}), node_name="capped"))
+    np.testing.assert_array_equal(loaded.clf.length_caps_, capped.clf.length_caps_)
+    assert top(loaded, 6) == top(capped, 6)
