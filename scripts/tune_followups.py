@@ -2,10 +2,10 @@
 
     .venv/bin/python scripts/tune_followups.py
 
-Parses each pair of eval/dev_followups.yml with the latest trained model (the follow-up alone
-and after the previous entry's question), then scores every combination of the constants:
-right minus twice wrong, because answering wrongly is worse than declining. Never run it on
-eval/realworld.yml: that set measures the result.
+Parses each pair of eval/dev_followups.yml and dev_followups2.yml with the latest trained
+model (the follow-up alone and after the previous entry's question), then scores every
+combination of the constants: right minus twice wrong, because answering wrongly is worse than
+declining. Never run it on eval/realworld.yml: that set measures the result.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     model = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)[-1]
     parse = evaluate.parsers(evaluate.load_agent(model))["model"]
-    items = yaml.safe_load((ROOT / "eval" / "dev_followups.yml").read_text("utf-8"))
+    items = [item for name in ("dev_followups.yml", "dev_followups2.yml")
+             for item in yaml.safe_load((ROOT / "eval" / name).read_text("utf-8"))]
 
     async def readings() -> list:
         rows = []
