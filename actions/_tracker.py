@@ -22,3 +22,12 @@ def latest_text(tracker: Tracker) -> str:
     """The text of the latest user message ('' when it has none)."""
     text = (tracker.latest_message or {}).get("text")
     return text if isinstance(text, str) else ""
+
+
+def person(tracker: Tracker) -> str:
+    """Who the latest message is from, for limits keyed on a person: the identity its channel
+    verified (WhatsApp number, Telegram chat, the REST client's hashed address), never a
+    value the client chose (bot/channels/identity.py)."""
+    from bot.channels.identity import person_of
+
+    return person_of(tracker.sender_id, (tracker.latest_message or {}).get("metadata"))

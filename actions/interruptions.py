@@ -87,10 +87,12 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
         return "language"
     if intent == DOMESTIC_TAX:
         return "domestic_tax"
-    if knowledge_entry(tracker) and slot not in FREE_TEXT_SLOTS:
-        return "knowledge"
+    # Before the knowledge check: "my tpin is 1002003004" reads to the model like the TPIN
+    # entry, but it is a TPIN typed where none was asked, not a question.
     if slot not in TPIN_SLOTS and is_a_tpin(text):
         return "tpin"
+    if knowledge_entry(tracker) and slot not in FREE_TEXT_SLOTS:
+        return "knowledge"
     if slot not in SELF_CHECKED_SLOTS and is_short_chat(tracker):
         return "not_answer"
     return None

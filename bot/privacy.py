@@ -65,8 +65,7 @@ TIME_KEYS = frozenset({"timestamp", "time", "created_at", "updated_at"})
 ID_KEYS = frozenset({"message_id"})
 
 
-def redact_value(value: Any) -> Any:
-    """Redact every string (and long integer) inside a JSON-like structure, recursively."""
+def _redact_scalar(value: Any) -> Any:
     if isinstance(value, str):
         return redact_tpins(value)
     if isinstance(value, bool):
@@ -76,15 +75,43 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer() and abs(value) >= 10**9:
         # Event timestamps are floats with a fraction; a TPIN read as a number has none.
         return mask_tpin(int(value))
-    if isinstance(value, dict):
-        # A numeric timestamp is a time, not a TPIN, even when it is a whole number of seconds.
-        return {redact_value(k) if isinstance(k, str) else k:
-                v if (k in TIME_KEYS and isinstance(v, (int, float)))
-                or (k in ID_KEYS and isinstance(v, str)) else redact_value(v)
-                for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_value(v) for v in value]
     return value
+
+
+def _kept(key: Any, value: Any) -> bool:
+    """A numeric timestamp is a time, not a TPIN, even when it is a whole number of seconds;
+    a client's message id is an identifier, not something a person typed."""
+    return ((key in TIME_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool))
+            or (key in ID_KEYS and isinstance(value, str)))
+
+
+def redact_value(value: Any) -> Any:
+    """A copy of a JSON-like structure with every string (and long integer) redacted.
+
+    Walked with an explicit stack, not by recursion: however deeply a structure nests (a
+    client's metadata), masking it never meets Python's recursion limit."""
+
+    def copy_of(item: Any) -> Any:
+        if isinstance(item, dict):
+            target: Any = {}
+        elif isinstance(item, (list, tuple)):
+            target = []
+        else:
+            return _redact_scalar(item)
+        pending.append((item, target))
+        return target
+
+    pending: list[tuple[Any, Any]] = []
+    root = copy_of(value)
+    while pending:
+        source, target = pending.pop()
+        if isinstance(source, dict):
+            for key, item in source.items():
+                new_key = redact_tpins(key) if isinstance(key, str) else key
+                target[new_key] = item if _kept(key, item) else copy_of(item)
+        else:
+            target.extend(copy_of(item) for item in source)
+    return root
 
 
 _installed = False
@@ -117,3 +144,52 @@ def install_log_redaction() -> None:
 
     logging.setLogRecordFactory(factory)
     _installed = True
+
+
+# --- keyed hashes: what limits count by, without keeping the value ---------------------------
+
+HASH_KEY_ENV = "PRIVACY_HASH_KEY"
+HASH_KEY_FILE = "privacy-hash.key"
+_hash_keys: dict[str, bytes] = {}
+
+
+def hash_key() -> bytes:
+    """The secret of `keyed_hash`: `PRIVACY_HASH_KEY`, else a random key made once and kept
+    owner-readable in `var/privacy-hash.key` (shared by the processes of one machine).
+
+    Without the key a stored hash of a 10-digit TPIN cannot be reversed by trying them all."""
+    import os
+
+    configured = (os.environ.get(HASH_KEY_ENV) or "").strip()
+    if configured:
+        return configured.encode("utf-8")
+    from bot.settings.paths import var_dir
+
+    path = var_dir() / HASH_KEY_FILE
+    cached = _hash_keys.get(str(path))
+    if cached:
+        return cached
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_bytes().strip()
+    else:
+        import secrets
+
+        key = secrets.token_hex(32).encode("ascii")
+        with os.fdopen(fd, "wb") as out:
+            out.write(key)
+    if not key:  # a half-written file from a crash: another process will write it again
+        raise RuntimeError(f"{path} is empty: delete it or set {HASH_KEY_ENV}")
+    _hash_keys[str(path)] = key
+    return key
+
+
+def keyed_hash(kind: str, value: str) -> str:
+    """`kind:` plus 32 hex digits of HMAC-SHA256(key, kind + value): equal values give equal
+    hashes (so they can be counted), and the value cannot be read back from it."""
+    import hashlib
+    import hmac
+
+    digest = hmac.new(hash_key(), f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()
+    return f"{kind}:{digest[:32]}"

@@ -1,21 +1,36 @@
-"""LookupLimits on failed declaration lookups, kept in the database.
+"""Limits on failed declaration lookups, kept in the database.
 
-Two limits stop TPIN guessing:
-- per conversation: a chat that failed too often gets no more lookups for a while;
-- per reference across conversations: many fresh chats cannot take turns guessing the TPIN of
-  one declaration.
-Counts are rows in the application database, so they hold across restarts and replicas. Only
-the conversation id and the canonical reference are stored, never a TPIN.
+A reference is sequential (`2026 LSK C 10452`) and a TPIN is printed on every invoice, so
+neither is secret on its own: only the pair is. The limits must stop two attacks without
+becoming one themselves (docs/security.md, "Declaration lookups", has the reasoning):
+
+- walking references with one known TPIN (or TPINs for one reference), from fresh
+  conversations: counted per conversation, per person across conversations (the identity
+  the channel verified: a REST client's address, a WhatsApp number, a Telegram chat), and per
+  TPIN across everyone (a keyed hash, never the TPIN);
+- locking the rightful owner out: the limits shared with strangers (per reference, per TPIN)
+  never refuse a person's first try; once reached, they only take away the retries of those
+  who have already failed on that reference or TPIN. So no number of other people's failures
+  stops a person who types the right pair.
+
+Counts are rows in the application database, so they hold across restarts and replicas.
 
 Environment (defaults in brackets):
   DECLARATION_MAX_FAILED_PER_CONVERSATION  [3]    failed lookups per conversation ...
   DECLARATION_CONVERSATION_WINDOW_MINUTES  [1440] ... within this many minutes (24 h)
-  DECLARATION_MAX_FAILED_PER_REFERENCE     [5]    failed lookups of one reference, all chats ...
-  DECLARATION_REFERENCE_WINDOW_MINUTES     [60]   ... within this many minutes
+  DECLARATION_MAX_FAILED_PER_CLIENT        [10]   failed lookups per person, all chats ...
+  DECLARATION_CLIENT_WINDOW_MINUTES        [1440] ... within this many minutes
+  DECLARATION_MAX_FAILED_PER_REFERENCE     [5]    failures on one reference (everyone) ...
+  DECLARATION_REFERENCE_WINDOW_MINUTES     [60]   ... after which a person who failed on it
+                                                  gets no retry
+  DECLARATION_MAX_FAILED_PER_TPIN          [5]    failures with one TPIN (everyone) ...
+  DECLARATION_TPIN_WINDOW_MINUTES          [1440] ... after which a person who failed with it
+                                                  gets no retry
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -23,11 +38,18 @@ import sqlalchemy as sa
 
 from bot.appdb.engine import session_scope
 from bot.appdb.models import FailedLookup
+from bot.privacy import keyed_hash
 from bot.settings.env import env_number
+
+logger = logging.getLogger(__name__)
 
 
 def _env_int(name: str, default: int) -> int:
     return int(env_number(name, default, whole=True, minimum=1))
+
+
+def _minutes(name: str, default: int) -> timedelta:
+    return timedelta(minutes=_env_int(name, default))
 
 
 @dataclass(frozen=True)
@@ -36,61 +58,90 @@ class LookupLimits:
     conversation_window: timedelta = timedelta(minutes=1440)
     per_reference: int = 5
     reference_window: timedelta = timedelta(minutes=60)
+    per_client: int = 10
+    client_window: timedelta = timedelta(minutes=1440)
+    per_tpin: int = 5
+    tpin_window: timedelta = timedelta(minutes=1440)
 
     @classmethod
     def from_env(cls) -> LookupLimits:
         return cls(
             per_conversation=_env_int("DECLARATION_MAX_FAILED_PER_CONVERSATION", 3),
-            conversation_window=timedelta(
-                minutes=_env_int("DECLARATION_CONVERSATION_WINDOW_MINUTES", 1440)
-            ),
+            conversation_window=_minutes("DECLARATION_CONVERSATION_WINDOW_MINUTES", 1440),
             per_reference=_env_int("DECLARATION_MAX_FAILED_PER_REFERENCE", 5),
-            reference_window=timedelta(
-                minutes=_env_int("DECLARATION_REFERENCE_WINDOW_MINUTES", 60)
-            ),
+            reference_window=_minutes("DECLARATION_REFERENCE_WINDOW_MINUTES", 60),
+            per_client=_env_int("DECLARATION_MAX_FAILED_PER_CLIENT", 10),
+            client_window=_minutes("DECLARATION_CLIENT_WINDOW_MINUTES", 1440),
+            per_tpin=_env_int("DECLARATION_MAX_FAILED_PER_TPIN", 5),
+            tpin_window=_minutes("DECLARATION_TPIN_WINDOW_MINUTES", 1440),
         )
+
+    @property
+    def longest_window(self) -> timedelta:
+        return max(self.conversation_window, self.reference_window, self.client_window,
+                   self.tpin_window)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def tpin_hash(tpin: str) -> str:
+    """What a failure is counted by for its TPIN: a keyed hash of its ten digits."""
+    return keyed_hash("tpin", "".join(ch for ch in str(tpin) if ch.isdigit()))
+
+
 class AttemptLimiter:
-    """Counts failed lookups; `allowed()` before a lookup, `record_failure()` after a miss."""
+    """Counts failed lookups; `allowed()` before a lookup, `record_failure()` after a miss.
+
+    `client` is the person (bot.channels.identity.person_of; the conversation when not
+    given), `tpin` the TPIN tried (hashed here, never stored)."""
 
     def __init__(self, limits: LookupLimits | None = None, clock=_now) -> None:
         self.limits = limits or LookupLimits.from_env()
         self.clock = clock
 
-    def _count(self, session, column, value: str, window: timedelta) -> int:
-        since = self.clock() - window
+    def _count(self, session, window: timedelta, *conditions) -> int:
         query = sa.select(sa.func.count(FailedLookup.id)).where(
-            column == value, FailedLookup.created_at >= since
-        )
+            FailedLookup.created_at >= self.clock() - window, *conditions)
         return int(session.execute(query).scalar_one())
 
-    def allowed(self, conversation_id: str, reference: str) -> bool:
-        """False once either limit is reached: the user is sent to the contact centre."""
-        with session_scope() as session:
-            by_conversation = self._count(
-                session, FailedLookup.conversation_id, conversation_id,
-                self.limits.conversation_window,
-            )
-            if by_conversation >= self.limits.per_conversation:
-                return False
-            by_reference = self._count(
-                session, FailedLookup.reference, reference, self.limits.reference_window
-            )
-            return by_reference < self.limits.per_reference
+    def _shared_limit_reached(self, session, column, value: str, limit: int,
+                              window: timedelta, client: str) -> bool:
+        """A limit shared with strangers refuses only a person who failed on `value` too."""
+        if self._count(session, window, column == value) < limit:
+            return False
+        return self._count(session, window, column == value, FailedLookup.client == client) > 0
 
-    def record_failure(self, conversation_id: str, reference: str) -> None:
-        """Store one failed lookup and drop rows older than both windows."""
-        now = self.clock()
-        oldest_needed = now - max(self.limits.conversation_window, self.limits.reference_window)
+    def allowed(self, conversation_id: str, reference: str, client: str | None = None,
+                tpin: str | None = None) -> bool:
+        """False once a limit is reached: the user is sent to the contact centre."""
+        client = client or conversation_id
+        limits = self.limits
         with session_scope() as session:
-            session.add(
-                FailedLookup(
-                    conversation_id=conversation_id[:255], reference=reference, created_at=now
-                )
-            )
-            session.execute(sa.delete(FailedLookup).where(FailedLookup.created_at < oldest_needed))
+            if (self._count(session, limits.conversation_window,
+                            FailedLookup.conversation_id == conversation_id)
+                    >= limits.per_conversation):
+                return False
+            if (self._count(session, limits.client_window, FailedLookup.client == client)
+                    >= limits.per_client):
+                return False
+            if self._shared_limit_reached(session, FailedLookup.reference, reference,
+                                          limits.per_reference, limits.reference_window,
+                                          client):
+                return False
+            return tpin is None or not self._shared_limit_reached(
+                session, FailedLookup.tpin_hash, tpin_hash(tpin), limits.per_tpin,
+                limits.tpin_window, client)
+
+    def record_failure(self, conversation_id: str, reference: str, client: str | None = None,
+                       tpin: str | None = None) -> None:
+        """Store one failed lookup and drop rows older than every window."""
+        now = self.clock()
+        row = FailedLookup(conversation_id=conversation_id[:255], reference=reference,
+                           created_at=now, client=(client or conversation_id)[:255],
+                           tpin_hash=tpin_hash(tpin) if tpin else None)
+        with session_scope() as session:
+            session.add(row)
+            session.execute(sa.delete(FailedLookup).where(
+                FailedLookup.created_at < now - self.limits.longest_window))

@@ -10,8 +10,10 @@ the user quotes when they follow up. New tickets can be posted to a helpdesk sys
                           stored first, and the outcome of the post is kept on the ticket.
 
 Tickets cannot be flooded (a script, or a foreign page driving the widget): at most
-TICKETS_PER_CONVERSATION_PER_HOUR [3] per conversation, TICKETS_PER_CONTACT_PER_HOUR [3] per
-phone number or e-mail, TICKETS_PER_HOUR [100] in all; 0 turns a limit off (`TicketLimits`).
+TICKETS_PER_CONVERSATION_PER_HOUR [3] per conversation, TICKETS_PER_CLIENT_PER_HOUR [10] per
+person across conversations (the identity the channel verified: a REST client's address, not
+the sender id it makes up), TICKETS_PER_CONTACT_PER_HOUR [3] per phone number or e-mail,
+TICKETS_PER_HOUR [100] in all; 0 turns a limit off (`TicketLimits`).
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ class TicketLimits:
     """Tickets per rolling hour; each limit keeps one kind of flood out of the support queue."""
 
     per_conversation: int = env_field("TICKETS_PER_CONVERSATION_PER_HOUR", 3)
+    per_client: int = env_field("TICKETS_PER_CLIENT_PER_HOUR", 10)
     per_contact: int = env_field("TICKETS_PER_CONTACT_PER_HOUR", 3)
     overall: int = env_field("TICKETS_PER_HOUR", 100)
 
 
 class TicketLimitReached(Exception):
-    """No ticket was stored: `limit` ("conversation", "contact" or "overall") is used up."""
+    """No ticket was stored: `limit` ("conversation", "client", "contact" or "overall") is
+    used up."""
 
     def __init__(self, limit: str) -> None:
         super().__init__(f"ticket limit per {limit} reached")
@@ -59,11 +63,12 @@ def ticket_limits(env: Mapping[str, str] | None = None) -> TicketLimits:
 
 
 def _check_limits(session: Any, limits: TicketLimits, conversation_id: str, contact: str,
-                  now: datetime) -> None:
+                  now: datetime, client: str) -> None:
     since = now - timedelta(hours=1)
     recent = sa.select(sa.func.count(Ticket.id)).where(Ticket.created_at > since)
     for name, limit, where in (
             ("conversation", limits.per_conversation, Ticket.conversation_id == conversation_id),
+            ("client", limits.per_client, Ticket.client == client),
             ("contact", limits.per_contact, Ticket.contact == contact),
             ("overall", limits.overall, sa.true())):
         if limit and session.execute(recent.where(where)).scalar_one() >= limit:
@@ -129,16 +134,19 @@ def transcript(events: list[dict[str, Any]]) -> str:
 def create_ticket(conversation_id: str, name: str, contact: str, contact_kind: str,
                   question: str, transcript_text: str,
                   now: datetime | None = None,
-                  limits: TicketLimits | None = None) -> TicketView:
+                  limits: TicketLimits | None = None, client: str | None = None) -> TicketView:
     """Store a ticket and give it its number; the question and transcript are TPIN-masked.
 
+    `client` is who asked (bot.channels.identity.person_of; the conversation when not given).
     Raises TicketLimitReached (nothing stored) when a limit of `limits` (default: from the
     environment) is used up; counted in the same transaction as the insert."""
     created = now or datetime.now(timezone.utc)
     limits = ticket_limits() if limits is None else limits
+    client = (client or conversation_id)[:255]
     with session_scope() as session:
-        _check_limits(session, limits, conversation_id, contact, created)
-        row = Ticket(created_at=created, conversation_id=conversation_id, name=name,
+        _check_limits(session, limits, conversation_id, contact, created, client)
+        row = Ticket(created_at=created, conversation_id=conversation_id, client=client,
+                     name=name,
                      contact=contact, contact_kind=contact_kind,
                      question=redact_tpins(question), transcript=redact_tpins(transcript_text),
                      status="open")

@@ -15,11 +15,20 @@ channel name `rest` (same URL, same replies) and adds:
   event of the turn);
 - 413 for a body over `max_body_bytes` or a message over `max_message_chars`;
 - 429 with `Retry-After` above `rate_limit_per_minute` messages per sender (sliding minute),
-  or when a sender already has `max_pending_per_sender` messages being answered;
+  above `rate_limit_per_client_per_minute` per client address (whatever sender ids it uses;
+  the proxy's `X-Forwarded-For` only from `TRUSTED_PROXIES`), or when a sender already has
+  `max_pending_per_sender` messages being answered;
+- the client's identity (a keyed hash of its address) in the message's metadata
+  (`customs_client`, set here, never taken from the body): the lookup and ticket limits of
+  the actions count people by it;
 - an optional `message_id`: a message sent again with the same id is answered from the store
   instead of being run twice (bot/patches/replay.py);
 - a clear "technical problem" reply (HTTP 200, like any answer) when a custom action failed
   during the turn, the turn raised, or it took longer than `reply_timeout_seconds`.
+
+Sanic's own timeouts and size limit for the whole server are set when it starts
+(bot/patches/slow_clients.py): a half-sent or trickled request gets a 408 and is closed, a body
+far over the limit is refused from its Content-Length without being read.
 
 Every limit is set in the channel's credentials (the launcher writes them from MAX_MESSAGE_CHARS,
 MAX_BODY_BYTES, MAX_METADATA_BYTES, MAX_METADATA_DEPTH,
@@ -42,11 +51,15 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import patches
+from bot.channels.identity import CLIENT_KEY, client_address, client_identity, person_address
+from bot.channels.notifications import widget_notifications
 from bot.channels.rest_limits import BadRequest, SenderLimiter, check_content_type, parse_body
+from bot.channels.server_routes import ServerRoutesBlueprint
 from bot.channels.turns import install_failure_filter, run_turn, technical_problem_text
-from bot.patches import replay
+from bot.metrics import registry as metrics
+from bot.patches import replay, slow_clients
 from bot.settings.env import env_fields, from_env
-from bot.settings.rest import RestLimits
+from bot.settings.rest import RestLimits, trusted_proxies
 
 logger = logging.getLogger(__name__)
 
@@ -73,17 +86,29 @@ class GuardedRestInput(RestInput):
         self.limits = limits or RestLimits()
         self.limiter = SenderLimiter(self.limits.rate_limit_per_minute,
                                      self.limits.max_pending_per_sender)
+        # Per client address, whatever sender ids it makes up (bot/channels/identity.py).
+        self.client_limiter = SenderLimiter(self.limits.rate_limit_per_client_per_minute, 0)
+        self.trusted_proxies = trusted_proxies()
         install_failure_filter()
         # The Rasa server builds this channel at start-up: the measured fixes and the replay
         # of repeated messages (bot/patches/) are installed here, not at import.
         patches.install()
 
+    def client_of(self, request: Request) -> str:
+        """The client's address (an IPv6 one's /64): the socket peer, or what a trusted proxy
+        forwarded."""
+        forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
+        return person_address(client_address(request.ip, forwarded, self.trusted_proxies))
+
     async def _answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      fields: dict[str, Any]) -> list[dict[str, Any]]:
+                      fields: dict[str, Any], client: str) -> list[dict[str, Any]]:
         collector = CollectingOutputChannel()
+        # Limits keyed on a person (lookups, tickets) count the client, never a value from
+        # the body: a client's own `customs_client` is replaced.
+        metadata = {**(fields["metadata"] or {}), CLIENT_KEY: client_identity(client)}
         message = UserMessage(fields["message"], collector, fields["sender"],
                               input_channel=fields["input_channel"] or self.name(),
-                              metadata=fields["metadata"], message_id=fields.get("message_id"))
+                              metadata=metadata, message_id=fields.get("message_id"))
         # A client's message id: a repeat of a message already answered is answered from the
         # store, not run again (bot/patches/replay.py).
         setattr(message, replay.MARK, bool(fields.get("message_id")))
@@ -92,27 +117,49 @@ class GuardedRestInput(RestInput):
                                        "text": technical_problem_text()})
         return collector.messages
 
+    def largest_body(self) -> int:
+        """The largest body a channel of this server reads (0: no limit), for Sanic's own."""
+        if not self.limits.max_body_bytes:
+            return 0
+        from bot.channels.whatsapp.webhook import DEFAULT_MAX_BODY_BYTES
+
+        return max(self.limits.max_body_bytes, DEFAULT_MAX_BODY_BYTES)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        # Also adds the server's own /metrics and /ready when Rasa registers it.
+        webhook = ServerRoutesBlueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.listener("before_server_start")
+        async def server_limits(app: Any, _loop: Any) -> None:
+            # Timeouts and the size limit of the whole Rasa server (bot/patches/slow_clients.py)
+            slow_clients.configure(app, self.largest_body())
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.route("/notifications", methods=["GET"])
+        async def notifications(request: Request) -> HTTPResponse:
+            # The web widget's status notifications (bot/channels/notifications.py).
+            return await widget_notifications(request)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
                 check_content_type(request.headers.get("content-type"))
                 fields = parse_body(request.body or b"", self.limits)
+                client = self.client_of(request)
+                self.client_limiter.admit(client)
                 self.limiter.admit(fields["sender"])
             except BadRequest as refused:
+                metrics.REFUSED.labels(self.name(), refused.code).inc()
                 headers = {}
                 if "retry_after" in refused.extra:
                     headers["Retry-After"] = str(refused.extra["retry_after"])
                 return response.json(refused.body(), status=refused.status, headers=headers)
             self.limiter.started(fields["sender"])
             try:
-                return response.json(await self._answer(on_new_message, fields))
+                return response.json(await self._answer(on_new_message, fields, client))
             finally:
                 self.limiter.finished(fields["sender"])
 

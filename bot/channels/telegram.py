@@ -39,6 +39,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.identity import conversation_id, native_id
 from bot.channels.turns import run_turn, technical_problem_text
+from bot.metrics import registry as metrics
 from bot.settings.env import env_number, from_env
 from bot.settings.rest import RestLimits
 
@@ -160,6 +161,17 @@ class GuardedTelegramInput(TelegramInput):
             return json.dumps({"lng": msg.location.longitude, "lat": msg.location.latitude}), msg
         return None, msg
 
+    @staticmethod
+    async def _apologise(out_channel: GuardedTelegramOutput, chat_id: Any) -> None:
+        """The technical-problem reply; when Telegram cannot be reached either, only a log
+        line (a 5xx would make Telegram deliver the update again and run the turn twice)."""
+        try:
+            await out_channel.send_text_message(chat_id, technical_problem_text())
+        except Exception as error:
+            # The type only: aiogram's messages carry the URL, and the URL the bot token.
+            logger.error("could not send the technical-problem reply to Telegram (%s)",
+                         type(error).__name__)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         telegram_webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         out_channel = self.get_output_channel()
@@ -184,12 +196,14 @@ class GuardedTelegramInput(TelegramInput):
             presented = (request.headers.get(SECRET_HEADER) or "").encode("utf-8", "replace")
             if not hmac.compare_digest(presented, self.secret_token.encode()):
                 logger.warning("refused a Telegram update without the webhook's secret")
+                metrics.REFUSED.labels(self.name(), "bad_secret").inc()
                 return response.json({"error": "forbidden"}, status=403)
             try:
                 update = Update(**(request.json or {}))
                 text, msg = self._text_and_chat(update)
                 chat_id = msg.chat.id if msg is not None and msg.chat is not None else None
             except Exception:  # not an update Telegram would send
+                metrics.REFUSED.labels(self.name(), "invalid_update").inc()
                 return response.json({"error": "invalid_update"}, status=400)
             if text is None or chat_id is None:
                 return response.text("success")  # stickers, photos, ...: nothing to answer
@@ -202,7 +216,7 @@ class GuardedTelegramInput(TelegramInput):
                 message = UserMessage(one, out_channel, conversation_id("telegram", chat_id),
                                       input_channel=self.name(), metadata=metadata)
                 if await run_turn(on_new_message, message, self.reply_timeout):
-                    await out_channel.send_text_message(chat_id, technical_problem_text())
+                    await self._apologise(out_channel, chat_id)
             return response.text("success")
 
         return telegram_webhook

@@ -6,6 +6,9 @@ Content-Security-Policy that allows talking to exactly that bot. Standard librar
 Rasa, no TensorFlow), read-only, no directory listings, nothing outside ``web/``.
 
     python -m bot web --host 127.0.0.1 --port 8080 --bot-url http://localhost:5005
+
+Probes: `GET /health` (liveness: the process answers) and `GET /ready` (readiness: the page,
+the widget and its style sheet are there to serve; 503 with the missing ones otherwise).
 """
 
 from __future__ import annotations
@@ -14,17 +17,23 @@ import argparse
 import base64
 import hashlib
 import html
+import io
+import json
 import logging
 import os
 import re
+import socket
 import sys
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 logger = logging.getLogger(__name__)
 
+from bot.settings.http import server_timeouts  # noqa: E402
 from bot.settings.paths import ROOT  # noqa: E402
 
 WEB_DIR = ROOT / "web"
@@ -38,6 +47,9 @@ CONTENT_TYPES = {
     ".ico": "image/x-icon",
     ".txt": "text/plain; charset=utf-8",
 }
+
+# What the demo page needs to work: readiness fails without any of them.
+REQUIRED_FILES = ("index.html", "widget.js", "widget.css")
 
 _BOT_URL_ATTR = re.compile(r'data-bot-url="[^"]*"')
 _INLINE_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
@@ -100,6 +112,24 @@ def resolve_path(web_dir: Path, url_path: str) -> Path | None:
     return candidate
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A socket read within one deadline for the whole request: per-read timeouts alone let a
+    client trickle a byte every few seconds and hold a thread for ever."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock, self.deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request was not received in time")
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buffer)
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Serves the files of ``web_dir``; class attributes are set per server by make_server."""
 
@@ -107,6 +137,15 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     web_dir: Path = WEB_DIR
     bot_url: str = "http://localhost:5005"
+    # The request line and headers must arrive within this many seconds in all (a half-sent
+    # or trickled request is closed); HTTP/1.0, so one request per connection.
+    request_seconds: float = 10.0
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.request_seconds)
+        self.rfile = io.BufferedReader(_DeadlineReader(
+            self.connection, time.monotonic() + self.request_seconds))
 
     def do_GET(self) -> None:
         self._serve(send_body=True)
@@ -121,6 +160,13 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
 
     def _serve(self, send_body: bool) -> None:
+        probe = urlsplit(self.path).path
+        if probe in ("/health", "/ready"):
+            status, body = (HTTPStatus.OK, {"status": "ok"}) if probe == "/health" \
+                else readiness(self.web_dir)
+            self._respond(status, json.dumps(body).encode(), "application/json",
+                          send_body=send_body)
+            return
         target = resolve_path(self.web_dir, self.path)
         if target is None:
             self._respond(HTTPStatus.NOT_FOUND, b"Not found\n", "text/plain; charset=utf-8",
@@ -154,18 +200,38 @@ class _Handler(BaseHTTPRequestHandler):
         logger.info("%s %s", self.address_string(), format % args)
 
 
-def make_server(host: str, port: int, bot_url: str,
-                web_dir: Path | None = None) -> ThreadingHTTPServer:
+def readiness(web_dir: Path) -> tuple[HTTPStatus, dict]:
+    """200 when every file of REQUIRED_FILES can be read, else 503 naming the missing ones."""
+    missing = [name for name in REQUIRED_FILES
+               if not (web_dir / name).is_file() or not os.access(web_dir / name, os.R_OK)]
+    if missing:
+        return HTTPStatus.SERVICE_UNAVAILABLE, {"ready": False,
+                                                "reason": "missing: " + ", ".join(missing)}
+    return HTTPStatus.OK, {"ready": True}
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 made a burst of connections wait seconds for a SYN
+    # retry before they were even accepted.
+    request_queue_size = 128
+    daemon_threads = True
+
+
+def make_server(host: str, port: int, bot_url: str, web_dir: Path | None = None,
+                request_seconds: float | None = None) -> ThreadingHTTPServer:
     """Build (not start) a server for ``web_dir`` whose demo page talks to ``bot_url``.
 
-    Port 0 picks a free port; read it from ``server.server_address[1]``.
+    Port 0 picks a free port; read it from ``server.server_address[1]``. A request must
+    arrive within ``request_seconds`` (default REQUEST_HEADER_TIMEOUT_SECONDS) in all.
     """
     bot_origin(bot_url)  # fail early on a bad URL
     handler = type("WebHandler", (_Handler,), {
         "web_dir": (web_dir or WEB_DIR).resolve(),
         "bot_url": bot_url.rstrip("/"),
+        "request_seconds": (server_timeouts().header_seconds if request_seconds is None
+                            else request_seconds),
     })
-    server = ThreadingHTTPServer((host, port), handler)
+    server = _Server((host, port), handler)
     server.daemon_threads = True
     return server
 

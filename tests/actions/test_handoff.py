@@ -116,6 +116,15 @@ def test_form_rejects_invalid_answers_with_a_reason():
     assert messages[0]["text"] == kb().message("handoff_invalid_name")
 
 
+@pytest.mark.parametrize("slot", ["handover_name", "handover_question", "handover_contact"])
+@pytest.mark.parametrize("intent", ["kb_what_is_tpin", "kb_find_my_tpin", "nlu_fallback"])
+def test_a_tpin_is_never_taken_nor_answered_as_a_question(slot, intent):
+    for text in ("my tpin is 1004561234", "1002003004", "100 200 3004"):
+        slots, messages = run_form(form_tracker(slot, text, intent=intent))
+        assert slots.get(slot) is None, text
+        assert [m["text"] for m in messages] == [kb().message("form_no_tpin_here")], text
+
+
 def test_stop_extracts_nothing_so_the_stop_rule_cancels():
     slots, messages = run_form(form_tracker("handover_name", "stop", intent="stop"))
     assert "handover_name" not in slots and messages == []
@@ -269,16 +278,30 @@ def test_tickets_cli_lists_shows_exports_and_closes(tmp_path, capsys):
     assert cli.main(["tickets", "show", "HT-1999-00000"]) == 1
 
 
-def flood_tracker(conversation: str, contact: str) -> Tracker:
+def flood_tracker(conversation: str, contact: str, metadata: dict | None = None) -> Tracker:
     slots = {"handover_name": "Mary Banda", "handover_contact": contact,
              "handover_question": "where is my refund please"}
-    return Tracker(conversation, slots, {"text": contact}, [], False, None, {}, "handover_form")
+    return Tracker(conversation, slots, {"text": contact, "metadata": metadata}, [], False,
+                   None, {}, "handover_form")
 
 
-def create(conversation: str, contact: str) -> str:
+def create(conversation: str, contact: str, metadata: dict | None = None) -> str:
     dispatcher = CollectingDispatcher()
-    ActionCreateTicket().run(dispatcher, flood_tracker(conversation, contact), {})
+    ActionCreateTicket().run(dispatcher, flood_tracker(conversation, contact, metadata), {})
     return dispatcher.messages[0]["text"]
+
+
+def test_tickets_per_rest_client_are_limited_whatever_sender_ids_it_makes_up():
+    """A script took a fresh sender id and a fresh contact per ticket: 100 an hour."""
+    from bot.channels.identity import CLIENT_KEY, client_identity
+
+    script = {CLIENT_KEY: client_identity("203.0.113.7")}
+    for n in range(10):
+        assert "Your ticket number is" in create(f"fresh-{n}", f"p{n}@b.zm", script)
+    assert create("fresh-99", "p99@b.zm", script) == kb().message("handoff_limit")
+    other = {CLIENT_KEY: client_identity("203.0.113.8")}
+    assert "Your ticket number is" in create("fresh-100", "p100@b.zm", other)
+    assert len(list_tickets()) == 11
 
 
 def test_tickets_per_conversation_are_limited_with_a_clear_reply():

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import appdb
-from bot.appdb.attempts import AttemptLimiter, LookupLimits
+from bot.appdb.attempts import AttemptLimiter, LookupLimits, tpin_hash
 from bot.appdb.models import FailedLookup
 
 
@@ -28,8 +28,10 @@ class Clock:
         return self.now
 
 
-LIMITS = LookupLimits(3, timedelta(hours=24), 5, timedelta(minutes=60))
+LIMITS = LookupLimits(3, timedelta(hours=24), 5, timedelta(minutes=60),
+                      10, timedelta(hours=24), 5, timedelta(hours=24))
 REF = "2026 LSK C 10452"
+TPIN = "1002003004"
 
 
 def test_conversation_limit(app_db):
@@ -42,23 +44,68 @@ def test_conversation_limit(app_db):
     assert limiter.allowed("chat-2", REF)
 
 
-def test_reference_limit_across_conversations(app_db):
+def test_strangers_failures_never_lock_the_owner_out_of_a_reference(app_db):
+    """15 wrong TPINs from fresh chats (one attacker, or fifteen) used to lock the owner's
+    reference for an hour; a person's first try is never refused by others' failures."""
     limiter = AttemptLimiter(LIMITS, Clock())
-    for i in range(5):
-        assert limiter.allowed(f"fresh-chat-{i}", REF)
-        limiter.record_failure(f"fresh-chat-{i}", REF)
-    assert not limiter.allowed("fresh-chat-99", REF)
-    assert limiter.allowed("fresh-chat-99", "2026 CHR C 20871")
+    for i in range(15):
+        limiter.record_failure(f"fresh-chat-{i}", REF, client=f"client:attacker-{i % 3}",
+                               tpin=f"9{i:09d}")
+    assert limiter.allowed("owner-chat", REF, client="client:owner", tpin=TPIN)
+    # The attackers who failed on it get no retry; their other references are not affected.
+    assert not limiter.allowed("fresh-chat-99", REF, client="client:attacker-0", tpin=TPIN)
+    assert limiter.allowed("fresh-chat-99", "2026 CHR C 20871", client="client:attacker-0",
+                           tpin=TPIN)
+
+
+def test_walking_references_with_one_tpin_from_fresh_chats_stops_after_the_tpin_limit(app_db):
+    limiter = AttemptLimiter(LIMITS, Clock())
+    tried = 0
+    for number in range(10_000, 10_030):
+        conversation = f"fresh-chat-{number}"  # a new sender id every time
+        if not limiter.allowed(conversation, f"2026 LSK C {number}", "client:walker", TPIN):
+            break
+        tried += 1
+        limiter.record_failure(conversation, f"2026 LSK C {number}", "client:walker", TPIN)
+    assert tried == LIMITS.per_tpin == 5
+    # The walk stays stopped for that person, even on the reference that belongs to the TPIN.
+    assert not limiter.allowed("fresh-chat-x", REF, "client:walker", TPIN)
+    # The TPIN's owner, elsewhere, still gets their first try with it.
+    assert limiter.allowed("owner-chat", REF, "client:owner", TPIN)
+
+
+def test_walking_with_many_tpins_from_one_client_stops_after_the_client_limit(app_db):
+    limiter = AttemptLimiter(LIMITS, Clock())
+    tried = 0
+    for number in range(30):
+        conversation, reference = f"fresh-{number}", f"2026 LSK C {10_000 + number}"
+        tpin = f"{1_000_000_000 + number}"
+        if not limiter.allowed(conversation, reference, "client:walker", tpin):
+            break
+        tried += 1
+        limiter.record_failure(conversation, reference, "client:walker", tpin)
+    assert tried == LIMITS.per_client == 10
+    assert limiter.allowed("fresh-other", REF, "client:someone-else", TPIN)
+
+
+def test_tpins_are_counted_by_a_keyed_hash(app_db, monkeypatch):
+    limiter = AttemptLimiter(LIMITS, Clock())
+    limiter.record_failure("chat-1", REF, "client:a", "100 200 3004")
+    with appdb.session_scope() as session:
+        stored = session.execute(sa.select(FailedLookup.tpin_hash)).scalar_one()
+    assert stored == tpin_hash("1002003004") and "1002003004" not in stored
+    monkeypatch.setenv("PRIVACY_HASH_KEY", "another key")
+    assert tpin_hash("1002003004") != stored  # without the key it cannot be recomputed
 
 
 def test_windows_expire(app_db):
     clock = Clock()
     limiter = AttemptLimiter(LIMITS, clock)
     for i in range(5):
-        limiter.record_failure(f"c{i}", REF)
-    assert not limiter.allowed("new", REF)
+        limiter.record_failure(f"c{i}", REF, client="client:same")
+    assert not limiter.allowed("new", REF, client="client:same")
     clock.now += timedelta(minutes=61)
-    assert limiter.allowed("new", REF)
+    assert limiter.allowed("new", REF, client="client:same")
     for _ in range(3):
         limiter.record_failure("c-long", "2026 KAS C 5120")
     clock.now += timedelta(hours=23)
@@ -87,8 +134,31 @@ def test_no_tpin_is_stored_and_old_rows_are_pruned(app_db):
         rows = session.execute(sa.select(FailedLookup)).scalars().all()
         assert [(r.conversation_id, r.reference) for r in rows] == [("chat-2", REF)]
         assert set(FailedLookup.__table__.columns.keys()) == {
-            "id", "conversation_id", "reference", "created_at"
+            "id", "conversation_id", "reference", "created_at", "client", "tpin_hash"
         }
+
+
+def test_a_database_made_before_the_new_columns_gets_them(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = sa.create_engine(url)
+    with old.begin() as conn:  # the table as the previous version created it
+        conn.execute(sa.text("CREATE TABLE declaration_failed_lookups (id INTEGER PRIMARY KEY, "
+                             "conversation_id VARCHAR(255) NOT NULL, reference VARCHAR(32) "
+                             "NOT NULL, created_at DATETIME NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO declaration_failed_lookups (conversation_id, "
+                             "reference, created_at) VALUES ('old-chat', :r, :t)"),
+                     {"r": REF, "t": Clock()()})
+    old.dispose()
+    monkeypatch.setenv("CUSTOMS_DB_URL", url)
+    appdb.dispose_engines()
+    try:
+        assert "declaration_failed_lookups.client" in appdb.init_db()
+        limiter = AttemptLimiter(LIMITS, Clock())
+        limiter.record_failure("new-chat", REF, "client:a", TPIN)
+        assert limiter.allowed("new-chat", REF, "client:a", TPIN)
+        assert appdb.init_db() == []  # nothing left to add
+    finally:
+        appdb.dispose_engines()
 
 
 def test_limits_from_environment(monkeypatch):

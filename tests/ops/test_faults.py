@@ -184,6 +184,7 @@ def faulty(trained_model, tmp_path_factory):
         "CUSTOMS_API_URL": f"http://127.0.0.1:{api.server_address[1]}",
         "CUSTOMS_API_TIMEOUT": "2", "CUSTOMS_API_RETRIES": "0",
         "CUSTOMS_DB_URL": f"sqlite:///{tmp / 'customs.db'}",
+        **launcher.ONE_ADDRESS,
     }
     redis = proxy = schema = None
     if shutil.which("redis-server"):

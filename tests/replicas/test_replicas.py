@@ -85,6 +85,7 @@ def replicas(trained_model, database, tmp_path_factory):
         # A killed server's lock tickets expire after this many seconds (Rasa's default: 60).
         "TICKET_LOCK_LIFETIME": "10",
         "REPLY_TIMEOUT_SECONDS": "15",
+        **launcher.ONE_ADDRESS,  # 50 conversations from one address
     }
     os.environ.pop("RASA_API_TOKEN", None)
     stacks = {}

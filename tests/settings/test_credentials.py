@@ -29,6 +29,7 @@ REST_DEFAULTS = {
     "max_message_chars": 2000,
     "max_body_bytes": 1048576,
     "rate_limit_per_minute": 30,
+    "rate_limit_per_client_per_minute": 120,
     "max_pending_per_sender": 3,
     "reply_timeout_seconds": 30,
     "max_metadata_bytes": 4096,
