@@ -28,6 +28,8 @@ FEEDBACK_NOT_HELPFUL = "feedback_not_helpful"
 NLU_FALLBACK = "nlu_fallback"  # Rasa's FallbackClassifier
 OTHER_LANGUAGE = "other_language"  # set by bot.understanding, never by the model
 DOMESTIC_TAX = "domestic_tax"
+NOTIFY_SUBSCRIBE = "notify_subscribe"  # "tell me when it changes" (button or typed)
+STOP_NOTIFICATIONS = "stop_notifications"
 
 # Actions
 ANSWER_ACTION = "action_answer_knowledge"
@@ -41,6 +43,8 @@ CANCEL_HANDOVER_ACTION = "action_cancel_handover"
 CHECK_DECLARATION_ACTION = "action_check_declaration"
 CANCEL_DECLARATION_ACTION = "action_cancel_declaration"
 SESSION_START_ACTION = "action_session_start"  # Rasa's
+NOTIFY_SUBSCRIBE_ACTION = "action_notify_subscribe"
+STOP_NOTIFICATIONS_ACTION = "action_stop_notifications"
 
 # Forms and their validators
 HANDOVER_FORM = "handover_form"
@@ -54,6 +58,8 @@ HANDOVER_QUESTION = "handover_question"
 HANDOVER_CONTACT = "handover_contact"
 DECLARATION_REFERENCE = "declaration_reference"
 DECLARATION_TPIN = "declaration_tpin"
+NOTIFY_OFFERED = "notify_offered"  # bool: updates were just offered (rules read it)
+NOTIFY_OFFER = "notify_offer"  # JSON: what was offered (reference, status, date, wording)
 
 # Entities
 CATEGORY_ENTITY = "category"

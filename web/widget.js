@@ -75,7 +75,8 @@
     probeMs: intAttr(data.probeMs, 5000, 500, 600000),
     maxLength: intAttr(data.maxLength, 1000, 1, 10000),
     openOnStart: data.open === 'true',
-    idleMs: intAttr(data.idleMinutes, 30, 1, 24 * 60) * 60000
+    idleMs: intAttr(data.idleMinutes, 30, 1, 24 * 60) * 60000,
+    notifyMs: intAttr(data.notifyMs, 20000, 500, 3600000)
   };
 
   if (!config.botUrl) {
@@ -590,6 +591,81 @@
     }
   }
 
+  /* ----------------------------------------------------------- notifications */
+  // Status notifications the person asked for ("tell me when it changes"), fetched when the
+  // widget starts and every data-notify-ms (20 s) while the page is open. The ids of this
+  // browser's earlier conversations (forgotten after the idle time) are kept, ids only, for
+  // 30 days, so a notification still shows when the person comes back; "Start over" forgets
+  // them too. What was already shown is remembered by notification id, so it shows once.
+  var notifyKey = storeKey + ':notify';
+  var notifyUrl = config.botUrl + '/webhooks/rest/notifications';
+  var NOTIFY_KEEP_MS = 30 * 24 * 3600 * 1000;
+  var MAX_WATCHED = 5;
+
+  function loadWatched() {
+    var out = {};
+    try {
+      var parsed = JSON.parse(window.localStorage.getItem(notifyKey) || '{}') || {};
+      Object.keys(parsed).forEach(function (id) {
+        var w = parsed[id];
+        if (/^[\w-]{1,80}$/.test(id) && w && typeof w.after === 'number' &&
+            typeof w.at === 'number' && Date.now() - w.at < NOTIFY_KEEP_MS) {
+          out[id] = { after: w.after, at: w.at };
+        }
+      });
+    } catch (e) { /* unreadable or blocked storage */ }
+    return out;
+  }
+
+  function saveWatched(watched) {
+    var ids = Object.keys(watched).sort(function (a, b) { return watched[b].at - watched[a].at; });
+    var kept = {};
+    ids.slice(0, MAX_WATCHED).forEach(function (id) { kept[id] = watched[id]; });
+    try { window.localStorage.setItem(notifyKey, JSON.stringify(kept)); } catch (e) { /* blocked */ }
+  }
+
+  function forgetWatched() {
+    try { window.localStorage.removeItem(notifyKey); } catch (e) { /* blocked storage */ }
+  }
+
+  function showNotifications(sender, list) {
+    var watched = loadWatched();
+    var seen = watched[sender] ? watched[sender].after : 0;
+    list.forEach(function (n) {
+      if (!n || typeof n.id !== 'number' || n.id <= seen || typeof n.text !== 'string') return;
+      seen = n.id;
+      var message = cleanMessage({ from: 'bot', text: n.text });
+      if (!message) return;
+      state.messages.push(message);
+      append(message);
+    });
+    if (watched[sender]) {
+      watched[sender].after = seen;
+      saveWatched(watched);
+    }
+    saveState();
+  }
+
+  function checkNotifications() {
+    var watched = loadWatched();
+    if (state.messages.length) {  // a conversation worth watching (a fresh id has nothing)
+      watched[state.sender] = { after: watched[state.sender] ? watched[state.sender].after : 0,
+                                at: Date.now() };
+      saveWatched(watched);
+      watched = loadWatched();
+    }
+    Object.keys(watched).forEach(function (sender) {
+      var url = notifyUrl + '?sender=' + encodeURIComponent(sender) + '&after=' + watched[sender].after;
+      fetch(url, { cache: 'no-store', credentials: 'omit' }).then(function (res) {
+        return res.ok ? res.json() : null;
+      }).then(function (body) {
+        if (body && Array.isArray(body.notifications) && body.notifications.length) {
+          showNotifications(sender, body.notifications.slice(0, 20));
+        }
+      }).catch(function () { /* offline: the next round tries again */ });
+    });
+  }
+
   function deliver(message, row) {
     pending += 1;
     setTyping(true);
@@ -686,7 +762,10 @@
     else open();
   });
   closeBtn.addEventListener('click', close);
-  restartBtn.addEventListener('click', reset);
+  restartBtn.addEventListener('click', function () {
+    forgetWatched();
+    reset();
+  });
   panel.addEventListener('keydown', function (event) {
     if (event.key === 'Escape') {
       event.preventDefault();
@@ -724,6 +803,11 @@
 
   if (document.body) mount();
   else document.addEventListener('DOMContentLoaded', mount);
+
+  checkNotifications();
+  setInterval(function () {
+    if (!document.hidden) checkNotifications();
+  }, config.notifyMs);
 
   // A page left open on a shared computer: after the idle time the conversation is cleared.
   setInterval(function () {

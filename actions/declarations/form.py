@@ -20,6 +20,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions._tracker import person
 from actions.declarations.backends import get_backend
 from actions.declarations.backends.base import DeclarationStatus, StatusServiceUnavailable
 from actions.declarations.reference import (
@@ -33,9 +34,11 @@ from actions.declarations.reference import (
     parse_tpin,
 )
 from actions.interruptions import interruption, respond
+from actions.notify import after_lookup, no_offer
 from bot.appdb.attempts import AttemptLimiter
 from bot.content.live import get_knowledge
 from bot.content.statuses import StatusTexts, load_status_texts
+from bot.metrics import registry as metrics
 from bot.names import (
     AFFIRM,
     ASK_CAPABILITIES,
@@ -128,15 +131,9 @@ def status_text(result: DeclarationStatus, tpin: str, texts: StatusTexts) -> str
     return "\n".join(lines)
 
 
-def another_buttons() -> list[dict[str, str]]:
-    return [
-        {"title": say("declaration_another_yes_button"), "payload": "/affirm"},
-        {"title": say("declaration_another_no_button"), "payload": "/deny"},
-    ]
-
-
 def _clear_slots() -> list[EventType]:
-    return [SlotSet(SLOT_TPIN, None), SlotSet(SLOT_REFERENCE, None)]
+    # notify_offered is always set after a lookup: the rules after one read it.
+    return [SlotSet(SLOT_TPIN, None), SlotSet(SLOT_REFERENCE, None), *no_offer()]
 
 
 # --- the form ---------------------------------------------------------------------------------
@@ -257,33 +254,39 @@ class ActionCheckDeclaration(Action):
         except InvalidReference:
             reference = None
         if reference is None or not is_tpin(tpin):
+            metrics.LOOKUPS.labels("incomplete").inc()
             dispatcher.utter_message(text=say("declaration_start_over"))
             return _clear_slots()
         try:
-            dispatcher.utter_message(text=self._answer(tracker.sender_id, reference, tpin))
-            dispatcher.utter_message(text=say("declaration_another"),
-                                     buttons=another_buttons())
+            text, found = self._answer(tracker.sender_id, person(tracker), reference, tpin)
+            dispatcher.utter_message(text=text)
+            # Updates offered for a status that can still change (actions/notify.py).
+            return _clear_slots() + after_lookup(dispatcher, tracker, found)
         except _Blocked:
+            metrics.LOOKUPS.labels("limited").inc()
             dispatcher.utter_message(text=limit_text())
         except Exception as error:  # the user gets a message, never a stack trace
+            metrics.LOOKUPS.labels("unavailable").inc()
             if not isinstance(error, StatusServiceUnavailable):
                 logger.exception("declaration lookup failed")
             dispatcher.utter_message(text=unavailable_text())
         return _clear_slots()
 
     @staticmethod
-    def _answer(conversation_id: str, reference: str, tpin: str) -> str:
+    def _answer(conversation_id: str, client: str, reference: str,
+                tpin: str) -> tuple[str, DeclarationStatus | None]:
         limiter = AttemptLimiter()
-        if not limiter.allowed(conversation_id, reference):
+        if not limiter.allowed(conversation_id, reference, client, tpin):
             raise _Blocked()
         texts = load_status_texts()
         result = get_backend().lookup(reference, tpin)
+        metrics.LOOKUPS.labels("not_found" if result is None else "found").inc()
         if result is not None:
-            return status_text(result, tpin, texts)
-        limiter.record_failure(conversation_id, reference)
-        if not limiter.allowed(conversation_id, reference):
-            return not_found_text(tpin) + "\n\n" + limit_text()
-        return not_found_text(tpin)
+            return status_text(result, tpin, texts), result
+        limiter.record_failure(conversation_id, reference, client, tpin)
+        if not limiter.allowed(conversation_id, reference, client, tpin):
+            return not_found_text(tpin) + "\n\n" + limit_text(), None
+        return not_found_text(tpin), None
 
 
 class _Blocked(Exception):

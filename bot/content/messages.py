@@ -74,6 +74,17 @@ REQUIRED_MESSAGES: dict[str, tuple[str, ...]] = {
     "declaration_another_yes_button": (),
     "declaration_another_no_button": (),
     "declaration_cancelled": (),
+    # Status notifications (actions/notify.py, bot/notify/text.py)
+    "notify_offer": ("reference", "days"),
+    "notify_yes_button": (),
+    "notify_subscribed": ("reference", "days"),
+    "notify_limit": ("count",),
+    "notify_nothing_offered": (),
+    "notify_failed": (),
+    "notify_stopped": ("count",),
+    "notify_none_to_stop": (),
+    "notify_update": ("reference", "label", "next", "action", "date"),
+    "notify_stop_hint": (),
     # The apology when a turn fails (the Rasa server's channels)
     "technical_problem": (),
 }

@@ -19,6 +19,8 @@ from bot.content.yaml_lines import YamlError, load_yaml
 from bot.settings.paths import knowledge_dir
 
 STATUSES = ("stored", "registered", "assessed", "paid", "query", "released", "cancelled")
+# After these nothing more happens to a declaration: status notifications end there.
+FINAL_STATUSES = frozenset({"released", "cancelled"})
 LANES = ("green", "yellow", "red", "blue")
 STATUS_FIELDS = ("label", "next", "action")
 

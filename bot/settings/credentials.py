@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.settings.errors import CredentialsError
+from bot.settings.notify import webhook_secret
 from bot.settings.rest import settings_from_env
 
 WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
@@ -20,6 +21,8 @@ WHATSAPP_CHANNEL = "bot.channels.whatsapp.WhatsAppInput"
 TELEGRAM_CHANNEL = "bot.channels.telegram.GuardedTelegramInput"
 # Rasa's REST channel with limits (bot/channels/rest.py)
 REST_CHANNEL = "bot.channels.rest.GuardedRestInput"
+# The customs system's signed status changes, /webhooks/customs/status-changes (bot/notify)
+CUSTOMS_CHANNEL = "bot.notify.webhook.CustomsStatusInput"
 
 # The WhatsApp channel's settings, declared once (credentials key -> environment variable): the
 # launcher writes them into credentials.yml, and the channel (bot/channels/whatsapp) reads a key
@@ -101,5 +104,9 @@ def build_credentials(env: Mapping[str, str]) -> dict[str, Any]:
                 "/webhooks/telegram/webhook (Telegram only calls HTTPS webhooks)"
             )
         credentials[TELEGRAM_CHANNEL] = telegram
+
+    secret = webhook_secret(env)
+    if secret:
+        credentials[CUSTOMS_CHANNEL] = {"secret": secret}
 
     return credentials

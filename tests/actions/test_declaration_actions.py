@@ -36,7 +36,8 @@ def app_db(tmp_path, monkeypatch):
     monkeypatch.setenv("CUSTOMS_DB_URL", f"sqlite:///{tmp_path / 'customs.db'}")
     monkeypatch.delenv("CUSTOMS_DB_SCHEMA", raising=False)
     monkeypatch.delenv("DECLARATION_BACKEND", raising=False)
-    for name in ("DECLARATION_MAX_FAILED_PER_CONVERSATION", "DECLARATION_MAX_FAILED_PER_REFERENCE"):
+    for name in ("DECLARATION_MAX_FAILED_PER_CONVERSATION", "DECLARATION_MAX_FAILED_PER_REFERENCE",
+                 "DECLARATION_MAX_FAILED_PER_CLIENT", "DECLARATION_MAX_FAILED_PER_TPIN"):
         monkeypatch.delenv(name, raising=False)
     appdb.dispose_engines()
     appdb.init_db()
@@ -46,14 +47,14 @@ def app_db(tmp_path, monkeypatch):
 
 
 def make_tracker(slots=None, text="", intent="inform", sender="chat-1", requested=None,
-                 form="declaration_form"):
+                 form="declaration_form", metadata=None):
     slots = {"declaration_reference": None, "declaration_tpin": None,
              "requested_slot": requested, **(slots or {})}
     return Tracker.from_dict({
         "sender_id": sender,
         "slots": slots,
         "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9},
-                           "entities": []},
+                           "entities": [], "metadata": metadata},
         "events": [{"event": "user", "text": text}, {"event": "action", "name": form}],
         "paused": False,
         "followup_action": None,
@@ -68,13 +69,22 @@ def run(action, tracker):
     return events, [m.get("text") or "" for m in dispatcher.messages], dispatcher.messages
 
 
+# Every lookup says whether updates were offered (actions/notify.py); a tracker without an
+# input channel has nowhere to send them.
+NO_OFFER = {"notify_offered": False, "notify_offer": None}
+
+
 def slot_events(events):
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
-def lookup(reference, tpin, sender="chat-1"):
+def lookup(reference, tpin, sender="chat-1", client=None):
+    """A lookup; `client`: the REST client's address, as the REST channel passes it."""
+    from bot.channels.identity import CLIENT_KEY, client_identity
+
+    metadata = {CLIENT_KEY: client_identity(client)} if client else None
     tracker = make_tracker({"declaration_reference": reference, "declaration_tpin": tpin},
-                           sender=sender, form=None)
+                           sender=sender, form=None, metadata=metadata)
     return run(ActionCheckDeclaration(), tracker)
 
 
@@ -100,7 +110,8 @@ def test_each_demo_record(reference, tpin, words):
     assert "last change:" in answer
     assert "******" + tpin[-4:] in texts[0]
     assert all(tpin not in t for t in texts)
-    assert slot_events(events) == {"declaration_tpin": None, "declaration_reference": None}
+    assert slot_events(events) == {"declaration_tpin": None, "declaration_reference": None,
+                                   **NO_OFFER}
     assert "another declaration" in texts[1] and messages[1]["buttons"]
 
 
@@ -175,13 +186,40 @@ def test_limit_per_conversation_points_to_contact_centre():
     assert slot_events(events)["declaration_tpin"] is None
 
 
-def test_limit_per_reference_across_fresh_conversations():
-    for i in range(5):
-        lookup("2026 CHR C 20871", f"900000000{i}", sender=f"fresh-{i}")
-    _, texts, _ = lookup("2026 CHR C 20871", "1002003004", sender="fresh-new")
-    assert "for your security" in texts[0].lower()
-    _, texts, _ = lookup("2026 LSK C 10452", "1002003004", sender="fresh-new")
+def test_wrong_tpins_from_fresh_conversations_never_lock_the_owner_out():
+    """15 wrong TPINs on one reference from fresh senders used to lock its owner out."""
+    for i in range(15):
+        _, texts, _ = lookup("2026 CHR C 20871", f"90000000{i:02d}", sender=f"fresh-{i}",
+                             client="203.0.113.7")
+    assert "for your security" in texts[0].lower()  # the attacker is stopped
+    _, texts, _ = lookup("2026 CHR C 20871", "1002003004", sender="owner",
+                         client="198.51.100.20")
+    assert "released" in texts[0]
+
+
+def test_walking_references_with_one_tpin_stops_after_five_whatever_the_sender_id():
+    """References are sequential and TPINs printed on invoices: one TPIN walked references
+    from fresh sender ids (1 of 30 tries limited)."""
+    replies = [lookup(f"2026 LSK C {10_440 + n}", "1002003004", sender=f"walk-{n}",
+                      client="203.0.113.7")[1][0] for n in range(30)]
+    limited = [n for n, text in enumerate(replies) if "for your security" in text.lower()]
+    assert limited == list(range(4, 30))  # the fifth failure says so, then nothing is looked up
+    assert all(text.startswith(LIMIT) for text in replies[5:])
+    # Even the TPIN's own reference (10452 is among them) is not answered to the walker...
+    assert not any("assessed" in text for text in replies)
+    # ...but it is to its owner, from another address.
+    _, texts, _ = lookup("2026 LSK C 10452", "1002003004", sender="owner",
+                         client="198.51.100.20")
     assert "assessed" in texts[0]
+
+
+def test_the_rest_client_identity_cannot_be_forged_in_metadata():
+    """Only the value the channel makes (a keyed hash) counts; anything else is the sender."""
+    from bot.channels.identity import CLIENT_KEY, person_of
+
+    assert person_of("web-1", {CLIENT_KEY: "198.51.100.20"}) == "web-1"
+    assert person_of("whatsapp:260977", {CLIENT_KEY: "client:" + "0" * 32}) == "whatsapp:260977"
+    assert person_of("web-1", None) == "web-1"
 
 
 @pytest.mark.parametrize("fault", [StatusServiceUnavailable("down"), RuntimeError("bug")])
@@ -199,7 +237,8 @@ def test_backend_outage_gives_clear_message(monkeypatch, fault):
         "later. " + KB.message("handoff")
     ]
     assert KB.shown_settings()["contact_phone"] in texts[0]  # the number, or its fallback
-    assert slot_events(events) == {"declaration_tpin": None, "declaration_reference": None}
+    assert slot_events(events) == {"declaration_tpin": None, "declaration_reference": None,
+                                   **NO_OFFER}
 
 
 def test_http_backend_pointing_at_dead_port_gives_outage_message(monkeypatch):

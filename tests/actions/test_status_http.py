@@ -10,7 +10,7 @@ import pytest
 
 from actions.declarations.backends import get_backend
 from actions.declarations.backends.base import StatusServiceUnavailable
-from actions.declarations.backends.http import LOOKUP_PATH, HttpStatusBackend
+from actions.declarations.backends.http import CURRENT_PATH, LOOKUP_PATH, HttpStatusBackend
 from bot.appdb.demo_data import DEMO_DECLARATIONS
 
 TOKEN = "test-token"
@@ -52,17 +52,21 @@ class FakeCustomsApi(BaseHTTPRequestHandler):
             return self._send(200, b"{not json", raw=True)
         if mode == "wrong-shape":
             return self._send(200, {"reference": json.loads(body)["reference"], "status": "lost"})
-        if self.path != LOOKUP_PATH:
+        if self.path not in (LOOKUP_PATH, CURRENT_PATH):
             return self._send(404, {"error": "no_such_path"})
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             return self._send(401, {"error": "unauthorized"})
         try:
             request = json.loads(body)
-            reference, tpin = request["reference"], request["tpin"]
+            # status-current (notifications) has no TPIN, and must not be sent one.
+            reference = request["reference"]
+            tpin = request["tpin"] if self.path == LOOKUP_PATH else None
+            if self.path == CURRENT_PATH and set(request) != {"reference"}:
+                raise KeyError("tpin")
         except (ValueError, KeyError):
             return self._send(400, {"error": "bad_request"})
         record = RECORDS.get(reference)
-        if record is None or record["tpin"] != tpin:
+        if record is None or (tpin is not None and record["tpin"] != tpin):
             return self._send(404, {"error": "not_found"})
         return self._send(200, {
             "reference": reference, "status": record["status"], "lane": record["lane"],
@@ -99,6 +103,14 @@ def test_each_demo_record(api, reference, tpin, status, lane, changed):
     assert (result.reference, result.status, result.lane) == (reference, status, lane)
     assert result.last_changed == changed
     assert not hasattr(result, "amount_due")
+
+
+def test_current_status_for_notifications_is_asked_without_a_tpin(api):
+    found = backend(api.url)[0].current_status("2026 KZL C 3310")
+    assert (found.reference, found.status, found.lane) == ("2026 KZL C 3310", "paid", "red")
+    assert backend(api.url)[0].current_status("2026 KZL C 3311") is None
+    assert api.requests[0]["path"] == CURRENT_PATH
+    assert json.loads(api.requests[0]["body"]) == {"reference": "2026 KZL C 3310"}
 
 
 def test_tpin_only_in_json_body(api):
@@ -200,7 +212,9 @@ def test_openapi_contract_matches_the_code():
         (Path(__file__).resolve().parents[2] / "docs" / "declaration-status-api.openapi.yml")
         .read_text()
     )
-    assert LOOKUP_PATH in spec["paths"]
+    assert LOOKUP_PATH in spec["paths"] and CURRENT_PATH in spec["paths"]
+    event = spec["components"]["schemas"]["StatusChanges"]["properties"]["events"]["items"]
+    assert tuple(event["properties"]["status"]["enum"]) == STATUSES
     schemas = spec["components"]["schemas"]
     assert tuple(schemas["DeclarationStatus"]["properties"]["status"]["enum"]) == STATUSES
     assert [x for x in schemas["DeclarationStatus"]["properties"]["lane"]["enum"] if x] == list(

@@ -109,3 +109,9 @@ def test_database_down_is_unavailable(monkeypatch, tmp_path):
             SqlStatusBackend().lookup("2026 LSK C 10452", "1002003004")
     finally:
         appdb.dispose_engines()
+
+
+def test_current_status_without_a_tpin_for_notifications(app_db):
+    found = SqlStatusBackend().current_status("2026 NAK C 77")
+    assert (found.status, found.lane) == ("query", "yellow")
+    assert SqlStatusBackend().current_status("2026 NAK C 78") is None

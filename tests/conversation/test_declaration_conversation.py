@@ -39,7 +39,10 @@ def test_happy_path_each_demo_record(bot_server, reference, tpin, words):
         assert word in answer.lower()
     assert "******" + tpin[-4:] in answer
     assert tpin not in answer
-    assert "another declaration" in answer
+    if words[0] in ("released", "cancelled"):  # final: nothing more to tell
+        assert "another declaration" in answer
+    else:  # it can still change: updates are offered (issue 14)
+        assert f"tell you here when declaration {reference} changes" in answer
 
 
 def test_everything_in_the_first_message(bot_server):
@@ -53,6 +56,25 @@ def test_reference_asked_first_and_check_another(bot_server):
     assert "TPIN" in texts(bot_server, user, "c20871 chr 2026")
     assert "released" in texts(bot_server, user, "1002003004")
     assert "reference" in texts(bot_server, user, "yes")
+
+
+def test_yes_after_the_offer_subscribes_and_stop_notifications_ends_it(bot_server):
+    """After a status that can still change, "yes" means "tell me" (issue 14); the button
+    "Yes, check another" still starts another check."""
+    user = sender()
+    texts(bot_server, user, "where is my declaration")
+    texts(bot_server, user, "2026 KAS C 5120")
+    replies = bot_server.send(user, "3004005006")
+    assert [b["payload"] for b in replies[-1]["buttons"]] == [
+        "/notify_subscribe", "/check_declaration_status", "/deny"]
+    subscribed = texts(bot_server, user, "yes")
+    assert "I'll tell you here when declaration 2026 KAS C 5120 changes" in subscribed
+    assert "understand" not in subscribed  # nothing else said after it
+    assert "reference" in texts(bot_server, user, "/check_declaration_status")
+    texts(bot_server, user, "stop")
+    assert "stopped the updates (1 declaration(s))" in texts(bot_server, user,
+                                                             "stop notifications")
+    assert "no declaration updates to stop" in texts(bot_server, user, "unsubscribe")
 
 
 def test_wrong_tpin_and_unknown_reference_identical(bot_server):

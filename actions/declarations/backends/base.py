@@ -49,3 +49,12 @@ class StatusBackend(ABC):
         for both an unknown reference and a wrong TPIN. Raises StatusServiceUnavailable when
         the backend cannot answer.
         """
+
+    def current_status(self, reference: str) -> DeclarationStatus | None:
+        """The status of `reference` without a TPIN, or None for an unknown reference.
+
+        Only for status notifications (bot/notify/poller.py): the bot's own question about a
+        declaration whose TPIN the subscriber proved at the lookup, never a user's lookup.
+        Raises StatusServiceUnavailable when the backend cannot answer (or cannot do this).
+        """
+        raise StatusServiceUnavailable(f"the {self.name} backend has no status without a TPIN")

@@ -37,6 +37,8 @@ from bot.settings.env import env_number
 logger = logging.getLogger(__name__)
 
 LOOKUP_PATH = "/v1/declarations/status-lookup"
+# The bot's own question for status notifications: no TPIN (bot/notify/poller.py).
+CURRENT_PATH = "/v1/declarations/status-current"
 RETRY_STATUS = SERVER_ERRORS  # 500, 502, 503, 504: as the contract documents
 
 
@@ -81,14 +83,17 @@ class HttpStatusBackend(StatusBackend):
             backoff=_env_float("CUSTOMS_API_BACKOFF", 0.5),
         )
 
-    def _post(self, reference: str, tpin: str) -> requests.Response:
+    def _post(self, reference: str, tpin: str | None) -> requests.Response:
         """The answer, retried by the session; a failure the user cannot fix is raised."""
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         body = {"reference": reference, "tpin": tpin}
+        url = self.url
+        if tpin is None:
+            body, url = {"reference": reference}, self.url[: -len(LOOKUP_PATH)] + CURRENT_PATH
         try:
-            response = self.session.post(self.url, json=body, headers=headers, timeout=self.timeout)
+            response = self.session.post(url, json=body, headers=headers, timeout=self.timeout)
         except requests.exceptions.ReadTimeout as error:
             logger.error("customs API too slow (> %ss)", self.timeout)
             raise StatusServiceUnavailable("customs API timed out") from error
@@ -104,7 +109,13 @@ class HttpStatusBackend(StatusBackend):
         return response
 
     def lookup(self, reference: str, tpin: str) -> DeclarationStatus | None:
-        response = self._post(reference, tpin)
+        return self._answer(self._post(reference, tpin), reference)
+
+    def current_status(self, reference: str) -> DeclarationStatus | None:
+        return self._answer(self._post(reference, None), reference)
+
+    @staticmethod
+    def _answer(response: requests.Response, reference: str) -> DeclarationStatus | None:
         if response.status_code == 404:
             return None
         if response.status_code != 200:

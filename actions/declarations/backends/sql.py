@@ -31,12 +31,20 @@ class SqlStatusBackend(StatusBackend):
     name = "sql"
 
     def lookup(self, reference: str, tpin: str) -> DeclarationStatus | None:
-        query = sa.select(
+        return self._first(sa.select(
             Declaration.reference, Declaration.status, Declaration.lane, Declaration.last_changed
         ).where(
             Declaration.reference == reference,
             sa.or_(Declaration.consignee_tpin == tpin, Declaration.declarant_tpin == tpin),
-        )
+        ), reference)
+
+    def current_status(self, reference: str) -> DeclarationStatus | None:
+        return self._first(sa.select(
+            Declaration.reference, Declaration.status, Declaration.lane, Declaration.last_changed
+        ).where(Declaration.reference == reference), reference)
+
+    @staticmethod
+    def _first(query: sa.sql.Select, reference: str) -> DeclarationStatus | None:
         try:
             with session_scope() as session:
                 row = session.execute(query).first()

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 # Graph answers 429 when the business sends too fast; worth waiting and trying again.
 RETRY_STATUS = frozenset({429, *range(500, 600)})
+SENT, FAILED, UNCERTAIN = "sent", "failed", "uncertain"
 
 
 class GraphApiClient:
@@ -46,23 +47,29 @@ class GraphApiClient:
 
     def post(self, payload: dict[str, Any]) -> bool:
         """Blocking send with retry on connection errors, 429 and 5xx; never raises."""
+        return self.deliver(payload)[0] == SENT
+
+    def deliver(self, payload: dict[str, Any]) -> tuple[str, str]:
+        """Blocking send; (`sent` | `failed` | `uncertain`, reason). `failed`: it surely did
+        not go out (refused, 4xx, 5xx after the retries); `uncertain`: the reply was not read
+        in time, so it may have (status notifications are then not sent again)."""
         try:
             reply = self._session.post(
                 self.url, json=payload, headers=self._headers, timeout=self.timeout
             )
         except requests.ReadTimeout:
             logger.error("WhatsApp send timed out reading the reply; not retried")
-            return False
+            return UNCERTAIN, "read timeout"
         except requests.RequestException as error:
             logger.warning("WhatsApp send failed (%s)", type(error).__name__)
+            reason = type(error).__name__
         else:
             if reply.status_code < 300:
-                return True
-            logger.warning(
-                "WhatsApp send rejected: HTTP %s %s", reply.status_code, _graph_error(reply)
-            )
+                return SENT, ""
+            reason = f"HTTP {reply.status_code} {_graph_error(reply)}"
+            logger.warning("WhatsApp send rejected: %s", reason)
         logger.error("WhatsApp message to the Graph API not delivered")
-        return False
+        return FAILED, reason
 
     async def send(self, payload: dict[str, Any]) -> bool:
         """Send off the event loop."""

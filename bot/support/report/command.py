@@ -54,6 +54,15 @@ def main(days: int | None = None, since: dt.date | None = None, until: dt.date |
     finally:
         engine.dispose()
     report.votes_note = note
+    try:
+        from dataclasses import asdict
+
+        from bot.appdb.notifications import counts
+
+        report.notifications = asdict(counts(*day_range(first, last)))
+    except Exception as error:  # the application database may be down
+        report.notifications_note = ("Status notifications unavailable: the application "
+                                     f"database could not be read ({type(error).__name__}).")
     md, page = write_report(report, out_dir or var_dir() / "reports")
     print(f"Support report {first} to {last}: {report.conversations} conversation(s), "
           f"{report.messages} message(s), containment {percent(report.containment)}, "

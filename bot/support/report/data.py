@@ -85,6 +85,10 @@ class SupportReport:
     declined_only: int = 0
     due_reviews: dict[str, list[Due]] = field(default_factory=dict)  # owner -> oldest first
     review_months: int = 12
+    # Status notifications in the period (bot.appdb.notifications.counts): subscriptions,
+    # sent, failed, stopped; None when the application database could not be read.
+    notifications: dict[str, int] | None = None
+    notifications_note: str = ""
 
     @property
     def unanswered_messages(self) -> int:

@@ -82,6 +82,12 @@ def to_html(report: SupportReport) -> str:
     else:
         body.append(_table(["Entry", "Question", "Not helpful", "Helpful"],
                            [list(v) for v in r.votes], {2, 3}))
+    body.append(f"<h2>{_e(texts.NOTIFICATIONS)}</h2>")
+    if r.notifications is None:
+        body.append(f"<p>{_e(r.notifications_note)}</p>")
+    else:
+        body.append(_table(["Figure", "Count"], [[label, r.notifications[key]] for key, label
+                                                 in texts.NOTIFICATIONS_ROWS], {1}))
     body.append(f"<h2>{_e(texts.ASKED)}</h2>")
     if not r.asked:
         body.append(f"<p>{_e(texts.NO_ASKED)}</p>")

@@ -51,6 +51,13 @@ def to_markdown(report: SupportReport) -> str:
     else:
         out += ["| Entry | Question | Not helpful | Helpful |", "|---|---|---|---|"]
         out += [f"| `{e}` | {_md_cell(q)} | {n} | {h} |" for e, q, n, h in r.votes]
+    out += ["", f"## {texts.NOTIFICATIONS}", ""]
+    if r.notifications is None:
+        out.append(r.notifications_note)
+    else:
+        out += ["| Figure | Count |", "|---|---|"]
+        out += [f"| {label} | {r.notifications[key]} |" for key, label in
+                texts.NOTIFICATIONS_ROWS]
     out += ["", f"## {texts.ASKED}", ""]
     if not r.asked:
         out.append(texts.NO_ASKED)
