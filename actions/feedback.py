@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions._tracker import latest_intent
 from bot.appdb.votes import last_answer, record_vote
+from bot.metrics import registry as metrics
 from bot.names import FEEDBACK_ACTION, FEEDBACK_HELPFUL
 
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class ActionFeedback(Action):
             # A stale button from an earlier session: nothing to attach the vote to.
             dispatcher.utter_message(text=kb.message("feedback_thanks"))
             return []
+        metrics.VOTES.labels("helpful" if helpful else "not_helpful").inc()
         try:
             record_vote(tracker.sender_id, answer[0], answer[1], helpful)
         except Exception:  # a lost vote must not break the conversation

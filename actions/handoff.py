@@ -22,9 +22,10 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._tracker import latest_intent, latest_text
+from actions._tracker import latest_intent, latest_text, person
 from actions.interruptions import interruption, respond
 from bot.appdb.tickets import TicketLimitReached, create_ticket, post_webhook, transcript
+from bot.metrics import registry as metrics
 from bot.names import (
     CANCEL_HANDOVER_ACTION,
     CREATE_TICKET_ACTION,
@@ -241,20 +242,24 @@ class ActionCreateTicket(Action):
         contact = find_contact(tracker.get_slot(HANDOVER_CONTACT) or "")
         if not name or not question or contact is None:
             # Only possible if the slots came back from the store masked (an earlier turn).
+            metrics.TICKETS.labels("failed").inc()
             dispatcher.utter_message(text=kb.message("handoff_failed"))
             return _clear()
         try:
             ticket = create_ticket(tracker.sender_id, name, contact[0], contact[1], question,
-                                   transcript(tracker.events))
+                                   transcript(tracker.events), client=person(tracker))
         except TicketLimitReached as reached:
             # Same words whichever limit: a flooder learns nothing about the others.
             logger.warning("no ticket for conversation %s: %s", tracker.sender_id, reached)
+            metrics.TICKETS.labels("limited").inc()
             dispatcher.utter_message(text=kb.message("handoff_limit"))
             return _clear()
         except Exception:
             logger.exception("could not create a ticket")
+            metrics.TICKETS.labels("failed").inc()
             dispatcher.utter_message(text=kb.message("handoff_failed"))
             return _clear()
+        metrics.TICKETS.labels("created").inc()
         post_webhook(ticket)
         dispatcher.utter_message(text=kb.message("handoff_ticket")
                                  .replace("{ticket}", ticket.number).replace("{name}", name))

@@ -92,17 +92,30 @@ class ActionAnswerKnowledge(Action):
         return []
 
 
+def _asks_feedback(event: dict[str, Any]) -> bool:
+    buttons = (event.get("data") or {}).get("buttons") or []
+    return any(b.get("payload") == "/feedback_helpful" for b in buttons if isinstance(b, dict))
+
+
 def offer_feedback(tracker: Tracker) -> bool:
-    """Whether this answer asks "did this help?" (see FEEDBACK_EVERY_N_ANSWERS)."""
+    """Whether this answer asks "did this help?": the session's first answer and every
+    FEEDBACK_EVERY_N_ANSWERS-th after it (answers inside a form count, but never ask).
+
+    Counted back to the latest answer that asked rather than from the session start (the same
+    answers ask), so that it holds when the conversation store hands the actions only the latest
+    turns of a long conversation (bot/stores/tracker_window.py)."""
     if (tracker.active_loop or {}).get("name"):
         return False
-    earlier = 0
+    since = 0  # answers after the latest one that asked
     for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
+        kind = event.get("event")
+        if kind == "session_started":
             break
-        if event.get("event") == "action" and event.get("name") == ANSWER_ACTION:
-            earlier += 1
-    return earlier % FEEDBACK_EVERY_N_ANSWERS == 0
+        if kind == "bot" and _asks_feedback(event):
+            return since % FEEDBACK_EVERY_N_ANSWERS == FEEDBACK_EVERY_N_ANSWERS - 1
+        if kind == "action" and event.get("name") == ANSWER_ACTION:
+            since += 1
+    return since % FEEDBACK_EVERY_N_ANSWERS == 0
 
 
 def _hand_over(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> list[dict[str, Any]]:

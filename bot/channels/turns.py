@@ -10,8 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from bot.metrics import outcomes
+from bot.metrics import registry as metrics
 
 logger = logging.getLogger(__name__)
 
@@ -63,22 +67,42 @@ def technical_problem_text() -> str:
         return TECHNICAL_PROBLEM
 
 
-
-
 async def run_turn(on_new_message: Callable[[Any], Awaitable[Any]], message: Any,
                    timeout: float | None) -> bool:
-    """Handle one message; True when it failed (an action failed, it raised, or timed out)."""
+    """Handle one message; True when it failed (an action failed, it raised, or timed out).
+
+    Every turn is counted here, once, for /metrics: the message by channel, its time, and what
+    became of it (bot/metrics/outcomes.py) or why it failed."""
     install_failure_filter()
     failures: list[str] = []
     token = _turn_failures.set(failures)
+    noted, outcome_token = outcomes.begin()
+    started = time.perf_counter()
+    failure: str | None = None
     try:
         await asyncio.wait_for(on_new_message(message), timeout or None)
+        failure = "failed_action" if failures else None
     except asyncio.TimeoutError:
         logger.error("turn of %s took over %ss and was stopped", message.sender_id, timeout)
-        return True
+        failure = "timeout"
     except Exception:
         logger.exception("turn of %s failed", message.sender_id)
-        return True
+        failure = "error"
     finally:
         _turn_failures.reset(token)
-    return bool(failures)
+        outcomes.end(outcome_token)
+        _count(message, time.perf_counter() - started, failure, noted)
+    return failure is not None
+
+
+def _count(message: Any, seconds: float, failure: str | None, noted: list[str]) -> None:
+    try:
+        channel = metrics.channel_label(getattr(message, "input_channel", None))
+        metrics.MESSAGES.labels(channel).inc()
+        metrics.TURN_SECONDS.labels(channel).observe(seconds)
+        if failure:
+            metrics.TURN_FAILURES.labels(failure).inc()
+        outcome = outcomes.FAILED if failure else (noted[-1] if noted else outcomes.OTHER)
+        metrics.OUTCOMES.labels(outcome).inc()
+    except Exception:  # counting must never cost a user an answer (e.g. a full disk)
+        logger.exception("could not count the turn of %s", message.sender_id)

@@ -7,27 +7,40 @@ create_app) but
 
 - binds `ACTION_BIND_HOST` (default 127.0.0.1), not every interface;
 - when `ACTION_SERVER_TOKEN` is set, refuses (401, nothing run) every request except
-  `GET /health` that lacks `Authorization: Bearer <token>`: the header the Rasa server sends
-  from `action_endpoint.headers` (bot/settings/endpoints.py). A header rather than Rasa's
+  `/health`, `/ready` and `/metrics` (its own token) that lacks `Authorization: Bearer
+  <token>`: the header the Rasa server sends from `action_endpoint.headers`
+  (bot/settings/endpoints.py). A header rather than Rasa's
   `token` option, which puts the secret in the URL (`?token=`) and so in access logs;
-- allows no cross-origin browser calls (rasa-sdk's default CORS is `*`).
+- allows no cross-origin browser calls (rasa-sdk's default CORS is `*`);
+- serves `/metrics` (behind `METRICS_TOKEN`, bot/metrics/exposition.py: every worker added
+  up) and `/ready` (readiness: the application database answers and the knowledge base is
+  loaded; 503 with the reason otherwise), beside rasa-sdk's liveness `GET /health`.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hmac
+import json
 import logging
 import os
+import time
+import zlib
 from collections.abc import Mapping
 from typing import Any
+
+from bot.metrics import DIR_ENV, prepare_dir
+from bot.settings.paths import var_dir
 
 logger = logging.getLogger(__name__)
 
 TOKEN_ENV = "ACTION_SERVER_TOKEN"
 HOST_ENV = "ACTION_BIND_HOST"
 DEFAULT_HOST = "127.0.0.1"
-OPEN_PATHS = frozenset({"/health"})
+# Liveness and readiness are for probes; /metrics has its own secret (METRICS_TOKEN).
+OPEN_PATHS = frozenset({"/health", "/ready", "/metrics"})
+READY_TIMEOUT = 2.0
 
 
 def auth_header(token: str) -> dict[str, str]:
@@ -61,7 +74,107 @@ def create_app(token: str | None, actions_package: str = "actions") -> Any:
                              status=401)
 
     app.register_middleware(check_secret, "request")
+    add_observability(app)
     return app
+
+
+def action_name(request: Any) -> str | None:
+    """The action a webhook call asks for (`next_action`), or None."""
+    try:
+        raw = request.body or b""
+        if request.headers.get("content-encoding") == "deflate":
+            raw = zlib.decompress(raw)
+        name = json.loads(raw).get("next_action")
+    except (ValueError, AttributeError, zlib.error):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def add_observability(app: Any) -> None:
+    """Count every action call (after the secret check), and serve /metrics and /ready."""
+    from sanic import response
+    from sanic.response import HTTPResponse
+
+    from bot.metrics import exposition
+    from bot.metrics import registry as metrics
+
+    metrics.start_series("actions")
+
+    async def start_timer(request: Any) -> None:
+        if request.path == "/webhook":
+            request.ctx.started = time.perf_counter()
+
+    async def count_call(request: Any, answer: Any) -> None:
+        started = getattr(request.ctx, "started", None)
+        if started is None:
+            return
+        # An action this server does not have (404) or no action named: one label for all,
+        # so made-up names cannot grow the number of series.
+        name = action_name(request) if answer.status != 404 else None
+        label = name or "unknown"
+        metrics.ACTION_CALLS.labels(label).inc()
+        metrics.ACTION_SECONDS.labels(label).observe(time.perf_counter() - started)
+        if answer.status >= 500:
+            metrics.ACTION_ERRORS.labels(label).inc()
+
+    async def metrics_route(request: Any) -> Any:
+        status, body, content_type, headers = exposition.metrics_reply(
+            request.headers.get("authorization"))
+        return HTTPResponse(body, status=status, content_type=content_type, headers=headers)
+
+    async def ready_route(request: Any) -> Any:
+        checks = await readiness()
+        down = [f"{name}: {said}" for name, (fine, said) in checks.items() if not fine]
+        body: dict[str, Any] = {"ready": not down,
+                                "checks": {name: said for name, (_, said) in checks.items()}}
+        if down:
+            body["reason"] = "; ".join(down)
+        return response.json(body, status=503 if down else 200)
+
+    app.register_middleware(start_timer, "request")
+    app.register_middleware(count_call, "response")
+    app.add_route(metrics_route, "/metrics", methods=["GET"], name="customs_metrics")
+    app.add_route(ready_route, "/ready", methods=["GET"], name="customs_ready")
+
+
+async def readiness() -> dict[str, tuple[bool, str]]:
+    """What the actions need: the application database (tickets, votes, lookups, limits) and
+    a valid knowledge base; each within READY_TIMEOUT seconds."""
+    loop = asyncio.get_running_loop()
+    checks: dict[str, tuple[bool, str]] = {}
+    for name, check in (("database", _database), ("knowledge", _knowledge)):
+        try:
+            await asyncio.wait_for(loop.run_in_executor(None, check), READY_TIMEOUT)
+            checks[name] = (True, "ok")
+        except asyncio.TimeoutError:
+            checks[name] = (False, "no answer")
+        except Exception as error:  # the type only: messages may carry addresses
+            logger.warning("readiness check %s failed: %s", name, type(error).__name__)
+            checks[name] = (False, "unreachable" if name == "database" else "not loaded")
+    return checks
+
+
+def _database() -> None:
+    import sqlalchemy as sa
+
+    from bot.appdb.engine import get_engine
+
+    engine = get_engine()
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        # A pooled connection dropped while the database was away: once more, on a new one.
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+
+def _knowledge() -> None:
+    from bot.content.live import get_knowledge
+
+    get_knowledge()
 
 
 def settings(env: Mapping[str, str]) -> tuple[str, str | None]:
@@ -80,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
                         f"or {DEFAULT_HOST})")
     parser.add_argument("--actions", default="actions", help="the actions package")
     args = parser.parse_args(argv)
+    # Before anything imports prometheus_client: one folder of values for this server's
+    # workers, emptied of a previous run's (bot/metrics).
+    prepare_dir(os.environ.get(DIR_ENV)
+                or var_dir() / "metrics" / f"actions-{args.port}")
     from rasa_sdk import utils
 
     utils.configure_colored_logging("INFO")

@@ -1,5 +1,5 @@
 """The one command line: `python -m bot <command>` (validate, build, train, run, eval, ask,
-schema, review, report, tickets, retention, db, bench, web, actions, serve-rasa).
+schema, review, report, tickets, notify, retention, db, bench, web, actions, serve-rasa).
 
 Every subcommand prints plain sentences for support staff and operators and exits non-zero on
 failure; content mistakes never end in a Python traceback.
@@ -43,8 +43,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             if b.model.exists():
                 print("Training data unchanged: answer edits are live without retraining.")
             else:
-                print("New entries or examples since the last training: the next `make run` "
-                      "retrains the model (about a minute).")
+                print("New entries or examples since the last training: a running `make run` "
+                      "retrains the model in the background when you save (about a minute); "
+                      "otherwise the next `make run` does.")
     return 0
 
 
@@ -120,10 +121,12 @@ def _init_database(env: dict[str, str]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.ops import launcher
+    from bot.ops.retrain import knowledge_stamp
     from bot.training import trainer
 
     started = time.monotonic()
     env = launcher.environment()
+    stamp = knowledge_stamp(knowledge_dir())  # saves during the training below retrain later
     b = _build_or_explain()
     if b is None:
         return 1
@@ -141,7 +144,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 1
         print(f"Trained in {seconds:.0f}s.", flush=True)
     _init_database(env)
-    stack = launcher.Stack(model=b.model, env=env)
+    stack = launcher.Stack(model=b.model, env=env, live_retrain=True, knowledge_stamp=stamp,
+                           notify=lambda text: print(text, flush=True))
 
     def stop(signum, frame):  # noqa: ARG001 - signal handler signature
         # make forwards a second SIGTERM; one is enough to stop everything.
@@ -159,6 +163,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  Chat page:     {stack.web_url}")
         print(f"  REST channel:  {stack.rasa_url}/webhooks/rest/webhook")
         print(f"  Logs:          {stack.log_dir}/")
+        if stack.retrainer is not None:
+            print("New entries or examples saved in knowledge/ retrain in the background and go "
+                  "live without a restart (LIVE_RETRAIN=off to turn off).")
         print("Press Ctrl-C to stop.", flush=True)
         dead = stack.supervise()
         print(f"{', '.join(dead)} stopped unexpectedly:")
@@ -273,6 +280,10 @@ def cmd_serve_rasa(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc)
         return 1
+    from bot.metrics import DIR_ENV, prepare_dir
+
+    # The Rasa server's folder of metric values (its Sanic workers add up), emptied.
+    prepare_dir(env.get(DIR_ENV) or Path(args.run_dir) / "metrics", env)
     os.execve(cmd[0], cmd, env)
     return 0  # not reached
 
@@ -321,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     from bot.support.tickets import add_parser as add_tickets
 
     add_tickets(sub)
+    from bot.notify.command import add_parser as add_notify
+
+    add_notify(sub)
     p = sub.add_parser("retention", help="delete conversations older than "
                        "CONVERSATION_RETENTION_DAYS (180) days")
     p.add_argument("--days", type=int, default=None, help="override the retention period")

@@ -17,16 +17,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
+from bot.metrics import prepare_dir
 from bot.settings.credentials import build_credentials
 from bot.settings.endpoints import write_endpoints
 from bot.settings.errors import StartupError
 from bot.settings.paths import ROOT, build_dir, var_dir
 from bot.training.trainer import rasa_env
+
+if TYPE_CHECKING:
+    from bot.ops.retrain import Retrainer
 
 DEFAULT_PORTS = {"RASA_PORT": "5005", "ACTION_PORT": "5055", "WEB_PORT": "8080"}
 
@@ -49,11 +55,13 @@ def environment(overrides: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def rasa_command(env: dict[str, str], model: Path, run_dir: Path) -> list[str]:
+def rasa_command(env: dict[str, str], model: Path, run_dir: Path,
+                 models: dict | None = None) -> list[str]:
     """Write the effective endpoints and credentials into `run_dir`; the `rasa run` command.
 
-    One definition for `make run` and the containers (`python -m bot serve-rasa`)."""
-    endpoints = write_endpoints(env, run_dir / "endpoints.yml")
+    One definition for `make run` and the containers (`python -m bot serve-rasa`); `models` is
+    the model server endpoint Rasa pulls new models from (live retraining)."""
+    endpoints = write_endpoints(env, run_dir / "endpoints.yml", models=models)
     creds = run_dir / "credentials.yml"
     creds.touch(mode=0o600, exist_ok=True)
     os.chmod(creds, 0o600)  # channel tokens are in it
@@ -76,6 +84,11 @@ class Stack:
     log_dir: Path = field(default_factory=lambda: var_dir() / "log")
     run_dir: Path = field(default_factory=lambda: build_dir() / "run")
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # Offer live retraining (`make run`; LIVE_RETRAIN=off turns it off): bot/ops/retrain.py.
+    live_retrain: bool = False
+    notify: Callable[[str], None] = print
+    retrainer: Retrainer | None = None
+    knowledge_stamp: tuple | None = None  # of the knowledge `model` was built from (retrain.py)
 
     @property
     def rasa_url(self) -> str:
@@ -92,8 +105,14 @@ class Stack:
     def _spawn(self, name: str, cmd: list[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        env = self.env
+        if name in ("rasa", "actions"):
+            # Each server's own folder of metric values, emptied: its /metrics adds up its
+            # Sanic workers and nothing else (bot/metrics).
+            env = dict(self.env)
+            prepare_dir(self.run_dir / "metrics" / name, env)
         self.procs[name] = subprocess.Popen(
-            cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True)
 
     def start_actions(self) -> None:
@@ -102,7 +121,32 @@ class Stack:
                                 "--port", self.env["ACTION_PORT"]])
 
     def start_rasa(self) -> None:
-        self._spawn("rasa", rasa_command(self.env, self.model, self.run_dir))
+        models = None
+        if self.retrainer is not None:
+            models = self.retrainer.server.endpoint(self.retrainer.settings.pull_seconds)
+        self._spawn("rasa", rasa_command(self.env, self.model, self.run_dir, models=models))
+
+    def start_live_retrain(self) -> None:
+        """The loopback model server the Rasa server pulls from, and the knowledge watcher that
+        retrains and publishes there (unless LIVE_RETRAIN=off)."""
+        from bot.ops.model_server import ModelServer
+        from bot.ops.retrain import Retrainer
+        from bot.settings.retrain import retrain_settings
+
+        settings = retrain_settings(self.env)
+        if not settings.enabled:
+            return
+        server = ModelServer(self.model)
+        server.start()
+        self.retrainer = Retrainer(self.env, server, self.log_dir / "retrain.log", settings,
+                                   notify=self.notify)
+        self.retrainer.start(built_from=self.knowledge_stamp)
+
+    def stop_live_retrain(self) -> None:
+        retrainer, self.retrainer = self.retrainer, None
+        if retrainer is not None:
+            retrainer.stop()
+            retrainer.server.stop()
 
     def start_web(self) -> None:
         bot_url = self.env.get("PUBLIC_BOT_URL") or f"http://localhost:{self.env['RASA_PORT']}"
@@ -125,6 +169,8 @@ class Stack:
 
     def start(self, web: bool = True) -> None:
         self.check_ports()
+        if self.live_retrain:
+            self.start_live_retrain()
         self.start_actions()
         self.start_rasa()
         if web:
@@ -138,10 +184,11 @@ class Stack:
             return False
 
     def wait_ready(self, timeout: float = 180) -> None:
-        """Block until every server answers; raise with the log tail if one dies or stalls."""
-        checks = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/"}
+        """Block until every server is ready (its `/ready`: model loaded, databases, Redis and
+        the action server answering); raise with the log tail if one dies or stalls."""
+        checks = {"actions": f"{self.action_url}/ready", "rasa": f"{self.rasa_url}/ready"}
         if "web" in self.procs:
-            checks["web"] = self.web_url
+            checks["web"] = f"{self.web_url}ready"
         deadline = time.monotonic() + timeout
         pending = dict(checks)
         while pending:
@@ -190,7 +237,10 @@ class Stack:
         except ValueError:  # not the main thread (e.g. a test helper): nothing to mask
             previous = {}
         try:
+            if self.retrainer is not None:
+                self.retrainer.stop()  # no new model for a server that is stopping
             self._terminate(list(self.procs), timeout=10)
+            self.stop_live_retrain()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -226,11 +276,23 @@ def rest_send(rest_url: str, sender_id: str, text: str, timeout: float = 60,
         return json.loads(response.read())
 
 
+# Every client of a scratch stack (tests, `make eval`, the benchmarks) is 127.0.0.1, so limits
+# keyed on a person (the client address, bot/channels/identity.py) would make them all one
+# person: off there unless `overrides` sets them. Unit tests cover those limits.
+ONE_ADDRESS = {
+    "RATE_LIMIT_PER_CLIENT_PER_MINUTE": "0", "TICKETS_PER_CLIENT_PER_HOUR": "0",
+    "DECLARATION_MAX_FAILED_PER_CLIENT": "1000000", "DECLARATION_MAX_FAILED_PER_TPIN": "1000000",
+    "DECLARATION_MAX_FAILED_PER_REFERENCE": "1000000",
+}
+
+
 @contextlib.contextmanager
 def scratch_stack(model: Path, tmp: Path, knowledge: Path | None = None,
-                  overrides: dict[str, str] | None = None, web: bool = True):
+                  overrides: dict[str, str] | None = None, web: bool = True,
+                  live_retrain: bool = False):
     """A whole assistant on free loopback ports with its own databases under `tmp`, stopped
-    afterwards: what the conversation tests and `make eval` talk to."""
+    afterwards: what the conversation tests and `make eval` talk to (`live_retrain`: as
+    `make run`, retrain and swap the model when `knowledge` changes)."""
     import shutil
 
     tmp.mkdir(parents=True, exist_ok=True)
@@ -243,7 +305,7 @@ def scratch_stack(model: Path, tmp: Path, knowledge: Path | None = None,
         "WEB_PORT": str(free_port()), "KNOWLEDGE_DIR": str(knowledge),
         "TRACKER_DB": str(tmp / "tracker.db"),
         "CUSTOMS_DB_URL": f"sqlite:///{tmp / 'customs.db'}", "VAR_DIR": str(tmp / "var"),
-        **(overrides or {}),
+        **ONE_ADDRESS, **(overrides or {}),
     }
     env = environment(env_overrides)
     for key in ("TRACKER_DB_URL", "REDIS_URL", "ACTION_SERVER_URL", "RASA_API_TOKEN"):
@@ -253,7 +315,8 @@ def scratch_stack(model: Path, tmp: Path, knowledge: Path | None = None,
         env["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(32)
     subprocess.run([sys.executable, "-m", "bot", "db", "init"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
-    stack = Stack(model=model, env=env, log_dir=tmp / "log", run_dir=tmp / "run")
+    stack = Stack(model=model, env=env, log_dir=tmp / "log", run_dir=tmp / "run",
+                  live_retrain=live_retrain)
     try:
         stack.start(web=web)
         stack.wait_ready(timeout=240)

@@ -1,5 +1,7 @@
 """The only place that changes Rasa's own code: measured fixes, the replay of repeated messages,
-and the understanding of real wording around the model's parse.
+the understanding of real wording around the model's parse, what became of each message
+(for /metrics), no silent in-memory fallback of the conversation store (`store_failures`) and
+deadlines for slow clients on the Sanic server (`slow_clients`).
 
 `install()` is the one entry point (the REST channel and the tracker store call it when the
 Rasa server imports them). It is idempotent, keeps every original it replaces in `ORIGINALS`
@@ -64,10 +66,13 @@ def install() -> bool:
         return True
     if not enabled():
         return False
-    from bot.patches import replay, speedups, understanding
+    from bot.patches import observe, replay, slow_clients, speedups, store_failures, understanding
 
     speedups.install()
     replay.install()
     understanding.install()
+    observe.install()
+    store_failures.install()
+    slow_clients.install()
     _state["installed"] = True
     return True

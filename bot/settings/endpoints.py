@@ -91,9 +91,13 @@ def redis_lock_store(url: str) -> dict[str, Any]:
     return store
 
 
-def build_endpoints(env: Mapping[str, str], template: Path = ROOT / "endpoints.yml") -> dict:
-    """The endpoints dict for `rasa run` in this environment."""
+def build_endpoints(env: Mapping[str, str], template: Path = ROOT / "endpoints.yml",
+                    models: dict[str, Any] | None = None) -> dict:
+    """The endpoints dict for `rasa run` in this environment; `models` is Rasa's model server
+    endpoint (`url`, `wait_time_between_pulls`), set by the launcher's live retraining."""
     data = yaml.safe_load(_substitute(template.read_text(encoding="utf-8"), env)) or {}
+    if models:
+        data["models"] = dict(models)
     if env.get("ACTION_SERVER_URL"):
         data["action_endpoint"] = {"url": env["ACTION_SERVER_URL"]}
     token = (env.get("ACTION_SERVER_TOKEN") or "").strip()
@@ -114,11 +118,13 @@ def build_endpoints(env: Mapping[str, str], template: Path = ROOT / "endpoints.y
     return data
 
 
-def write_endpoints(env: Mapping[str, str], out: Path) -> Path:
+def write_endpoints(env: Mapping[str, str], out: Path,
+                    models: dict[str, Any] | None = None) -> Path:
     """Write the effective endpoints, readable by the owner only (it may hold the action
     server's secret and the database password)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.touch(mode=0o600, exist_ok=True)
     os.chmod(out, 0o600)
-    out.write_text(yaml.safe_dump(build_endpoints(env), sort_keys=False), encoding="utf-8")
+    out.write_text(yaml.safe_dump(build_endpoints(env, models=models), sort_keys=False),
+                   encoding="utf-8")
     return out

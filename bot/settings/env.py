@@ -30,11 +30,27 @@ def env_number(name: str, default: float, env: Mapping[str, str] | None = None, 
     return value
 
 
+SWITCH_WORDS = {"on": True, "1": True, "true": True, "yes": True,
+                "off": False, "0": False, "false": False, "no": False}
+
+
+def env_switch(name: str, default: bool, env: Mapping[str, str] | None = None) -> bool:
+    """The on/off value of `name` (default when unset or empty); any other word stops start-up
+    with a sentence naming the variable."""
+    raw = ((os.environ if env is None else env).get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in SWITCH_WORDS:
+        raise SettingError(f"{name} must be on or off, not {raw!r}")
+    return SWITCH_WORDS[raw]
+
+
 T = TypeVar("T")
 
 
 def env_field(name: str, default: float, *, minimum: float = 0) -> Any:
-    """A dataclass field read from the environment variable `name` by `from_env`."""
+    """A dataclass field read from the environment variable `name` by `from_env` (a number, or
+    on/off when the default is a bool)."""
     return dataclasses.field(default=default, metadata={"env": name, "minimum": minimum})
 
 
@@ -52,6 +68,9 @@ def from_env(cls: type[T], env: Mapping[str, str] | None = None, **overrides: An
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if "env" not in f.metadata:
+            continue
+        if isinstance(f.default, bool):  # before int: a bool is an int to Python
+            values[f.name] = env_switch(f.metadata["env"], f.default, env)
             continue
         whole = isinstance(f.default, int)
         number = env_number(f.metadata["env"], f.default, env, whole=whole,

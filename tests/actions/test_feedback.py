@@ -101,6 +101,27 @@ def test_feedback_is_offered_on_the_first_answer_then_every_third():
     assert not offer_feedback(tracker("kb_x", session, loop={"name": "handover_form"}))
 
 
+def test_feedback_cadence_is_the_same_on_the_latest_turns_only():
+    """The conversation store may hand actions only the latest turns of a long conversation
+    (bot/stores/tracker_window.py): the answers that ask are the same as with the whole session,
+    answers inside a form counting without asking."""
+    offer = {"event": "bot", "text": "Did this answer help?", "timestamp": 0,
+             "data": {"buttons": [{"title": "Yes", "payload": "/feedback_helpful"},
+                                  {"title": "No", "payload": "/feedback_not_helpful"}]}}
+    events = [{"event": "session_started", "timestamp": 1}]
+    whole, cut = [], []
+    for n in range(40):
+        in_form = n % 11 in (4, 5)
+        loop = {"name": "handover_form"} if in_form else None
+        whole.append(offer_feedback(tracker("kb_x", events, loop=loop)))
+        cut.append(offer_feedback(tracker("kb_x", events[-60:], loop=loop)))
+        events = events + answered("import_vat_rate", 10 + n)
+        if whole[-1]:
+            events.append({**offer, "timestamp": 10.15 + n})
+    assert cut == whole
+    assert whole[:4] == [True, False, False, True] and sum(whole) >= 10
+
+
 def test_answer_carries_the_vote_buttons_when_offered():
     dispatcher = CollectingDispatcher()
     ActionAnswerKnowledge().run(dispatcher, tracker("kb_import_vat_rate", []), {})

@@ -25,3 +25,24 @@ def test_bad_values_name_the_variable(env, whole, minimum, message):
     with pytest.raises(ValueError) as error:
         env_number("X", 1, env, whole=whole, minimum=minimum)
     assert str(error.value) == message
+
+
+def test_switches_read_on_and_off_and_name_the_variable_otherwise():
+    from dataclasses import dataclass
+
+    from bot.settings.env import env_field, env_switch, from_env
+
+    assert env_switch("X", True, {}) is True
+    assert env_switch("X", True, {"X": " OFF "}) is False
+    assert env_switch("X", False, {"X": "yes"}) is True
+    with pytest.raises(ValueError) as error:
+        env_switch("X", True, {"X": "maybe"})
+    assert str(error.value) == "X must be on or off, not 'maybe'"
+
+    @dataclass(frozen=True)
+    class Settings:
+        enabled: bool = env_field("X_ON", True)
+        count: int = env_field("X_COUNT", 2)
+
+    assert from_env(Settings, {"X_ON": "off", "X_COUNT": "5"}) == Settings(False, 5)
+    assert from_env(Settings, {}) == Settings(True, 2)

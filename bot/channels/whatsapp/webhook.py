@@ -30,6 +30,7 @@ from bot.channels.whatsapp.dedup import SeenMessages
 from bot.channels.whatsapp.formatting import TEXT_LIMIT
 from bot.channels.whatsapp.graph_api import GraphApiClient
 from bot.channels.whatsapp.output import WhatsAppOutput
+from bot.metrics import registry as metrics
 from bot.settings.credentials import whatsapp_settings
 from bot.settings.env import from_env
 from bot.settings.rest import RestLimits
@@ -196,26 +197,26 @@ class WhatsAppInput(InputChannel):
                 token.encode(), self.verify_token.encode()
             ):
                 logger.warning("WhatsApp webhook verification refused: wrong token or mode")
-                return response.text("forbidden", status=403)
+                return _refused("forbidden", 403, "wrong_verify_token")
             if not challenge or len(challenge) > 256:
-                return response.text("missing hub.challenge", status=400)
+                return _refused("missing hub.challenge", 400, "missing_challenge")
             return response.text(challenge)
 
         @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             body = await self._read_body(request)
             if body is None:
-                return response.text("payload too large", status=413)
+                return _refused("payload too large", 413, "body_too_large")
             signature = request.headers.get("x-hub-signature-256")
             if not verify_signature(self.app_secret, body, signature):
                 logger.warning("WhatsApp webhook with missing or wrong signature refused")
-                return response.text("forbidden", status=403)
+                return _refused("forbidden", 403, "bad_signature")
             try:
                 payload = json.loads(body)
             except (ValueError, UnicodeDecodeError):
-                return response.text("invalid JSON", status=400)
+                return _refused("invalid JSON", 400, "invalid_json")
             if not isinstance(payload, dict):
-                return response.text("expected a JSON object", status=400)
+                return _refused("expected a JSON object", 400, "invalid_json")
             try:
                 await self._dispatch(payload, on_new_message)
             except Exception:  # a malformed notification must never become a 5xx
@@ -299,6 +300,12 @@ async def _logged(job: Awaitable[Any], message_id: str) -> None:
         await job
     except Exception:
         logger.exception("Handling WhatsApp message %s failed", message_id)
+
+
+def _refused(text: str, status: int, reason: str) -> HTTPResponse:
+    """A refused webhook request, counted for /metrics."""
+    metrics.REFUSED.labels(WhatsAppInput.name(), reason).inc()
+    return response.text(text, status=status)
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
