@@ -302,6 +302,7 @@
         var age = parsed && typeof parsed.savedAt === 'number' ? Date.now() - parsed.savedAt : Infinity;
         if (!(age >= 0 && age <= config.idleMs)) {
           forget(); // left idle (or from an older version without a time): start afresh
+          forgetWatched(); // and the next person sees none of the last one's notifications
         } else if (parsed && typeof parsed.sender === 'string' && /^[\w-]{1,80}$/.test(parsed.sender)) {
           return {
             sender: parsed.sender,
@@ -594,9 +595,9 @@
   /* ----------------------------------------------------------- notifications */
   // Status notifications the person asked for ("tell me when it changes"), fetched when the
   // widget starts and every data-notify-ms (20 s) while the page is open. The ids of this
-  // browser's earlier conversations (forgotten after the idle time) are kept, ids only, for
-  // 30 days, so a notification still shows when the person comes back; "Start over" forgets
-  // them too. What was already shown is remembered by notification id, so it shows once.
+  // browser's recent conversations are kept (ids only) so a notification still shows when the
+  // person comes back within the idle time; after it, or on "Start over", they are forgotten
+  // with the conversation: on a shared computer the next person sees none of them. What was already shown is remembered by notification id, so it shows once.
   var notifyKey = storeKey + ':notify';
   var notifyUrl = config.botUrl + '/webhooks/rest/notifications';
   var NOTIFY_KEEP_MS = 30 * 24 * 3600 * 1000;
@@ -625,7 +626,8 @@
   }
 
   function forgetWatched() {
-    try { window.localStorage.removeItem(notifyKey); } catch (e) { /* blocked storage */ }
+    // storeKey, not notifyKey: loadState runs before the notifications part is set up
+    try { window.localStorage.removeItem(storeKey + ':notify'); } catch (e) { /* blocked storage */ }
   }
 
   function showNotifications(sender, list) {
@@ -812,7 +814,10 @@
   // A page left open on a shared computer: after the idle time the conversation is cleared.
   setInterval(function () {
     if (Date.now() - lastUse > config.idleMs && (state.messages.length || pending)) {
-      if (!pending) reset();
+      if (!pending) {
+        reset();
+        forgetWatched();
+      }
     }
   }, Math.min(60000, config.idleMs));
 

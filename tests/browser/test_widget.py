@@ -352,12 +352,14 @@ def test_the_kept_conversation_expires_after_30_idle_minutes(fake_rasa, serve_we
     page.reload()
     expect(page.locator(".zax-msg-user")).to_have_count(1)
     assert page.evaluate("window.ZaxWidget.senderId") == sender
+    # the conversation is watched for status notifications (ids only)
+    assert page.evaluate("Object.keys(localStorage).some(k => k.endsWith(':notify'))")
     idle_for(31)
     page.reload()
     expect(page.locator(".zax-launcher")).to_be_visible()
     expect(page.locator(".zax-msg-user")).to_have_count(0)
     assert page.evaluate("window.ZaxWidget.senderId") != sender
-    assert page.evaluate(STORED) == ""
+    assert page.evaluate(STORED) == ""  # the watched ids too: the next person sees no update
 
 
 def test_a_page_left_open_forgets_after_its_idle_time(fake_rasa, serve_web, page) -> None:
