@@ -5,7 +5,9 @@ it), because every answer is a custom action whose name says what the bot did:
 
 - handed_over: the hand-over started (`action_start_handover`, or the hand-over form activated
   after a second message the bot could not place);
-- answered: a knowledge answer or a declaration status was given;
+- answered: a knowledge answer was given, or a declaration lookup was answered (found or
+  not, limited or unavailable: `customs_declaration_lookups_total` says which), as the
+  support report counts it;
 - clarified: "did you mean" buttons were offered (`action_clarify` with buttons);
 - declined: out of scope, another language, a domestic-tax question (answered by
   `action_reply`; inside a form such a message is the answer to the form's question), or
