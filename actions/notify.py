@@ -4,7 +4,9 @@ After a lookup with a status that can still change, `after_lookup` offers "Tell 
 changes" (a button, or a typed yes: the rules read the `notify_offered` slot) and keeps what
 was offered in `notify_offer`. `action_notify_subscribe` records the subscription (channel,
 conversation, canonical reference, the status just told, the wording shown; no TPIN);
-`action_stop_notifications` ends every subscription of the person, on any channel. Wording:
+`action_stop_notifications` works on every channel and ends every subscription of the
+person's recipient there (their WhatsApp number, Telegram chat or widget conversation, whichever
+conversation made them; channels cannot tell that two of them are one person). Wording:
 knowledge/messages.yml, keys `notify_*`; storage: bot.appdb.notifications.
 """
 
@@ -21,7 +23,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.declarations.backends.base import DeclarationStatus
 from bot.appdb import notifications as store
+from bot.channels.identity import is_widget_sender
 from bot.content.live import get_knowledge
+from bot.content.messages import LAST_RESORT
 from bot.content.statuses import FINAL_STATUSES
 from bot.names import (
     CHECK_DECLARATION_STATUS,
@@ -37,7 +41,6 @@ logger = logging.getLogger(__name__)
 
 # Rasa's input channel -> the notification channel (the web widget talks REST).
 CHANNELS = {"whatsapp": "whatsapp", "telegram": "telegram", "rest": "web"}
-LAST_RESORT = "Please contact the customs contact centre."
 
 
 def say(key: str, **values: Any) -> str:
@@ -54,6 +57,8 @@ def channel_of(tracker: Tracker) -> str | None:
     channel = CHANNELS.get(tracker.get_latest_input_channel() or "")
     if channel in ("whatsapp", "telegram") and not tracker.sender_id.startswith(f"{channel}:"):
         return None  # not a platform-verified identity: nowhere to send
+    if channel == "web" and not is_widget_sender(tracker.sender_id):
+        return None  # a REST id anyone could guess: its notifications would be anyone's
     return channel
 
 
@@ -74,7 +79,8 @@ def after_lookup(dispatcher: CollectingDispatcher, tracker: Tracker,
                  found: DeclarationStatus | None) -> list[EventType]:
     """After a lookup: offer updates when the status can still change, else ask about
     another declaration."""
-    if found is None or found.status in FINAL_STATUSES or channel_of(tracker) is None:
+    if found is None or found.status in FINAL_STATUSES or channel_of(tracker) is None \
+            or not store.settings().enabled:
         return _another(dispatcher)
     text = say("notify_offer", reference=found.reference, days=str(store.settings().days))
     dispatcher.utter_message(text=text, buttons=[
@@ -129,7 +135,7 @@ class ActionNotifySubscribe(Action):
 
 
 class ActionStopNotifications(Action):
-    """"Stop notifications": ends every subscription of this conversation."""
+    """"Stop notifications": ends every subscription of this recipient on this channel."""
 
     def name(self) -> str:
         return STOP_NOTIFICATIONS_ACTION

@@ -169,19 +169,49 @@ def hash_key() -> bytes:
     cached = _hash_keys.get(str(path))
     if cached:
         return cached
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_bytes().strip()
-    else:
-        import secrets
-
-        key = secrets.token_hex(32).encode("ascii")
-        with os.fdopen(fd, "wb") as out:
-            out.write(key)
-    if not key:  # a half-written file from a crash: another process will write it again
-        raise RuntimeError(f"{path} is empty: delete it or set {HASH_KEY_ENV}")
+    key = key_file(path)
     _hash_keys[str(path)] = key
+    return key
+
+
+def _read_key(path: Any) -> bytes:
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        return b""
+
+
+def key_file(path: Any) -> bytes:
+    """The key kept in `path`, made when the file is missing or empty (a crash before the
+    atomic writes below). It is written whole to a 0600 temporary file in the same directory
+    and renamed into place, so a reader never sees it empty; makers take a lock file first,
+    so processes starting together keep one key."""
+    import fcntl
+    import os
+    import secrets
+    import tempfile
+
+    key = _read_key(path)
+    if key:
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "ab") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file is closed
+        key = _read_key(path)
+        if key:
+            return key
+        key = secrets.token_hex(32).encode("ascii")
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                         dir=path.parent)  # mkstemp: mode 0600
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(key)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
     return key
 
 

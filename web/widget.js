@@ -126,10 +126,9 @@
   var ICON_SEND = 'M3 20.5V14l9-2-9-2V3.5L22 12z';
   var ICON_RESTART = 'M12 5V2L7.5 6.5 12 11V7a5 5 0 1 1-5 5H5a7 7 0 1 0 7-7z';
 
+  /** 'web-' and 128 random bits as 32 hex digits: the form the server trusts with status
+   *  notifications (bot/channels/identity.py is_widget_sender). */
   function newSenderId() {
-    if (window.crypto && typeof window.crypto.randomUUID === 'function') {
-      return 'web-' + window.crypto.randomUUID();
-    }
     var bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
     return 'web-' + Array.prototype.map.call(bytes, function (b) {

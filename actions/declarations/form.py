@@ -37,6 +37,7 @@ from actions.interruptions import interruption, respond
 from actions.notify import after_lookup, no_offer
 from bot.appdb.attempts import AttemptLimiter
 from bot.content.live import get_knowledge
+from bot.content.messages import LAST_RESORT
 from bot.content.statuses import StatusTexts, load_status_texts
 from bot.metrics import registry as metrics
 from bot.names import (
@@ -82,9 +83,6 @@ OTHER_INTENTS = frozenset({
 MAX_CANDIDATE_LENGTH = 500
 
 # --- wording (support-staff content: knowledge/messages.yml and knowledge/statuses.yml) ------
-
-# Said only when the knowledge base itself cannot be read, so it cannot come from there.
-LAST_RESORT = "Please contact the customs contact centre."
 
 
 def say(key: str, **values: str) -> str:
@@ -276,14 +274,21 @@ class ActionCheckDeclaration(Action):
     def _answer(conversation_id: str, client: str, reference: str,
                 tpin: str) -> tuple[str, DeclarationStatus | None]:
         limiter = AttemptLimiter()
-        if not limiter.allowed(conversation_id, reference, client, tpin):
+        # Counted as a failure before the backend is asked, in the transaction that checks
+        # the limits: parallel lookups cannot all pass before the first miss is written.
+        reservation = limiter.reserve(conversation_id, reference, client, tpin)
+        if reservation is None:
             raise _Blocked()
-        texts = load_status_texts()
-        result = get_backend().lookup(reference, tpin)
+        try:
+            texts = load_status_texts()
+            result = get_backend().lookup(reference, tpin)
+        except BaseException:
+            limiter.release(reservation)  # not answered: no failure of the person's
+            raise
         metrics.LOOKUPS.labels("not_found" if result is None else "found").inc()
         if result is not None:
+            limiter.release(reservation)
             return status_text(result, tpin, texts), result
-        limiter.record_failure(conversation_id, reference, client, tpin)
         if not limiter.allowed(conversation_id, reference, client, tpin):
             return not_found_text(tpin) + "\n\n" + limit_text(), None
         return not_found_text(tpin), None

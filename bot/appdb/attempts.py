@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from bot.appdb.engine import session_scope
 from bot.appdb.models import FailedLookup
@@ -92,7 +93,9 @@ def tpin_hash(tpin: str) -> str:
 
 
 class AttemptLimiter:
-    """Counts failed lookups; `allowed()` before a lookup, `record_failure()` after a miss.
+    """Counts failed lookups: `reserve()` before a lookup (it checks the limits and counts the
+    lookup as a failure in one transaction), `release()` when it found the declaration or
+    could not be made; `allowed()` reads the limits only, `record_failure()` adds a miss.
 
     `client` is the person (bot.channels.identity.person_of; the conversation when not
     given), `tpin` the TPIN tried (hashed here, never stored)."""
@@ -114,34 +117,89 @@ class AttemptLimiter:
         return self._count(session, window, column == value, FailedLookup.client == client) > 0
 
     def allowed(self, conversation_id: str, reference: str, client: str | None = None,
-                tpin: str | None = None) -> bool:
+                tpin: str | None = None, session: Session | None = None) -> bool:
         """False once a limit is reached: the user is sent to the contact centre."""
+        if session is None:
+            with session_scope() as session:
+                return self.allowed(conversation_id, reference, client, tpin, session)
         client = client or conversation_id
         limits = self.limits
-        with session_scope() as session:
-            if (self._count(session, limits.conversation_window,
-                            FailedLookup.conversation_id == conversation_id)
-                    >= limits.per_conversation):
-                return False
-            if (self._count(session, limits.client_window, FailedLookup.client == client)
-                    >= limits.per_client):
-                return False
-            if self._shared_limit_reached(session, FailedLookup.reference, reference,
-                                          limits.per_reference, limits.reference_window,
-                                          client):
-                return False
-            return tpin is None or not self._shared_limit_reached(
-                session, FailedLookup.tpin_hash, tpin_hash(tpin), limits.per_tpin,
-                limits.tpin_window, client)
+        if (self._count(session, limits.conversation_window,
+                        FailedLookup.conversation_id == conversation_id)
+                >= limits.per_conversation):
+            return False
+        if (self._count(session, limits.client_window, FailedLookup.client == client)
+                >= limits.per_client):
+            return False
+        if self._shared_limit_reached(session, FailedLookup.reference, reference,
+                                      limits.per_reference, limits.reference_window,
+                                      client):
+            return False
+        return tpin is None or not self._shared_limit_reached(
+            session, FailedLookup.tpin_hash, tpin_hash(tpin), limits.per_tpin,
+            limits.tpin_window, client)
+
+    def _row(self, conversation_id: str, reference: str, client: str | None,
+             tpin: str | None) -> FailedLookup:
+        return FailedLookup(conversation_id=conversation_id[:255], reference=reference,
+                            created_at=self.clock(), client=(client or conversation_id)[:255],
+                            tpin_hash=tpin_hash(tpin) if tpin else None)
+
+    def _add(self, session, row: FailedLookup) -> None:
+        session.add(row)
+        session.execute(sa.delete(FailedLookup).where(
+            FailedLookup.created_at < row.created_at - self.limits.longest_window))
+        session.flush()
 
     def record_failure(self, conversation_id: str, reference: str, client: str | None = None,
                        tpin: str | None = None) -> None:
         """Store one failed lookup and drop rows older than every window."""
-        now = self.clock()
-        row = FailedLookup(conversation_id=conversation_id[:255], reference=reference,
-                           created_at=now, client=(client or conversation_id)[:255],
-                           tpin_hash=tpin_hash(tpin) if tpin else None)
         with session_scope() as session:
-            session.add(row)
-            session.execute(sa.delete(FailedLookup).where(
-                FailedLookup.created_at < now - self.limits.longest_window))
+            self._add(session, self._row(conversation_id, reference, client, tpin))
+
+    def reserve(self, conversation_id: str, reference: str, client: str | None = None,
+                tpin: str | None = None) -> int | None:
+        """None when a limit is reached; else the id of a failure recorded for this lookup
+        before it is made, to `release()` if it finds the declaration.
+
+        Checking with `allowed()` and recording after the answer let N parallel lookups all
+        pass before the first miss was written. Here the check and the record are one
+        transaction that holds, for its few milliseconds, the locks of the conversation, the
+        person, the reference and the TPIN (PostgreSQL advisory locks, always taken in one
+        order; on SQLite the database's write lock, `BEGIN IMMEDIATE`): a lookup in flight
+        counts as a failure until it is released, so at most the limit get through. A lookup
+        whose process dies in between stays counted, on the safe side."""
+        row = self._row(conversation_id, reference, client, tpin)
+        with session_scope() as session:
+            _serialize(session, [f"conversation:{row.conversation_id}",
+                                 f"client:{row.client}", f"reference:{reference}",
+                                 f"tpin:{row.tpin_hash}"])
+            if not self.allowed(conversation_id, reference, client, tpin, session=session):
+                return None
+            self._add(session, row)
+            return int(row.id)
+
+    def release(self, reservation: int) -> None:
+        """The reserved lookup found the declaration (or was not made): it is no failure."""
+        with session_scope() as session:
+            session.execute(sa.delete(FailedLookup).where(FailedLookup.id == reservation))
+
+
+def _lock_key(name: str) -> int:
+    """A signed 64-bit advisory lock key for `name` (the same in every process)."""
+    import hashlib
+
+    digest = hashlib.blake2b(f"customs-lookups\x00{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _serialize(session, names: list[str]) -> None:
+    """Make this transaction the only one checking these counts until it ends."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        for key in sorted({_lock_key(name) for name in names}):  # one order: no deadlock
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif dialect == "sqlite":
+        # pysqlite begins a transaction only at the first write: take the write lock before
+        # counting (other writers wait up to the connection's 15 s busy timeout).
+        session.execute(sa.text("BEGIN IMMEDIATE"))

@@ -6,6 +6,8 @@ modules, no table created lazily before a call.
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from bot.appdb.engine import Base, get_engine
@@ -76,6 +78,11 @@ class Vote(Base):
     helpful = sa.Column(sa.Boolean, nullable=False)
 
 
+# The exactly-once key of the outbox (replaced the unique (subscription_id, status) of the
+# first version, which never told a status seen a second time).
+NOTIFY_CHANGE_INDEX = "uq_notify_notifications_change"
+
+
 class NotifySubscription(Base):
     """One person's opt-in to hear when one declaration's status changes (issue 14).
 
@@ -105,15 +112,18 @@ class NotifySubscription(Base):
 class StatusNotification(Base):
     """One status change to tell one subscriber: recorded before it is sent (the outbox).
 
-    Unique per (subscription, status), so a retried webhook, a second poller or a second
-    replica cannot tell the same change twice. `state`: pending -> sending -> sent; a failed
-    send goes back to pending with a later `next_attempt_at`, up to the attempt limit
-    (failed); a send interrupted after it may have reached the platform is `uncertain` and is
-    not repeated; `cancelled` after "stop notifications".
+    Unique per (subscription, change): `change_key` names the change (the new status and when
+    it changed, see bot.appdb.notifications.change_key), so a retried webhook, a second poller
+    or a second replica cannot tell the same change twice, while a status seen again later
+    (assessed -> query -> assessed) is a new change and is told again. `state`: pending ->
+    sending -> sent; a failed send goes back to pending with a later `next_attempt_at`, up to
+    the attempt limit (failed); a send interrupted after it may have reached the platform is
+    `uncertain` and is not repeated; `cancelled` after "stop notifications".
     """
 
     __tablename__ = "notify_notifications"
-    __table_args__ = (sa.UniqueConstraint("subscription_id", "status"),)
+    __table_args__ = (sa.Index(NOTIFY_CHANGE_INDEX, "subscription_id", "change_key",
+                               unique=True),)
 
     id = sa.Column(sa.Integer, primary_key=True)
     subscription_id = sa.Column(sa.Integer, sa.ForeignKey("notify_subscriptions.id"),
@@ -123,6 +133,9 @@ class StatusNotification(Base):
     reference = sa.Column(sa.String(32), nullable=False)
     status = sa.Column(sa.String(20), nullable=False)
     changed_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    # Which change this tells (always set; nullable only so `db init` can add it to an older
+    # table, whose rows get `legacy:<status>`).
+    change_key = sa.Column(sa.String(160), nullable=True)
     source = sa.Column(sa.String(16), nullable=False)  # webhook or poll
     created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
     state = sa.Column(sa.String(16), nullable=False, index=True)
@@ -170,13 +183,59 @@ def _add_missing_columns(conn: sa.engine.Connection, schema: str | None) -> list
     return added
 
 
+def _rebuild_sqlite_table(conn: sa.engine.Connection, table: sa.Table) -> None:
+    """SQLite cannot drop a table's UNIQUE constraint: copy the rows into the table as
+    declared now, then put its indexes back."""
+    ddl = str(sa.schema.CreateTable(table).compile(dialect=conn.dialect))
+    temp = f"{table.name}__rebuild"
+    conn.execute(sa.text(f'DROP TABLE IF EXISTS "{temp}"'))  # left by an interrupted run
+    conn.exec_driver_sql(re.sub(rf"CREATE TABLE \"?{table.name}\"?", f'CREATE TABLE "{temp}"',
+                                ddl, count=1))
+    columns = ", ".join(f'"{c.name}"' for c in table.columns)
+    conn.execute(sa.text(f'INSERT INTO "{temp}" ({columns}) SELECT {columns} '
+                         f'FROM "{table.name}"'))
+    conn.execute(sa.text(f'DROP TABLE "{table.name}"'))
+    conn.execute(sa.text(f'ALTER TABLE "{temp}" RENAME TO "{table.name}"'))
+    for index in table.indexes:
+        index.create(conn)
+
+
+def _upgrade_notify_key(conn: sa.engine.Connection, schema: str | None) -> list[str]:
+    """An outbox made by the first version: give its rows a change key, replace its unique
+    (subscription_id, status) by the unique (subscription_id, change_key) index."""
+    table = StatusNotification.__table__
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(table.name, schema=schema):
+        return []
+    name = f'"{schema}"."{table.name}"' if schema else f'"{table.name}"'
+    conn.execute(sa.text(f"UPDATE {name} SET change_key = 'legacy:' || status "
+                         "WHERE change_key IS NULL"))
+    old = [u for u in inspector.get_unique_constraints(table.name, schema=schema)
+           if sorted(u["column_names"]) == ["status", "subscription_id"]]
+    done = []
+    if old and conn.dialect.name == "sqlite":
+        _rebuild_sqlite_table(conn, table)
+        done.append(f"{table.name}: rebuilt without unique (subscription_id, status)")
+    else:
+        for constraint in old:
+            conn.execute(sa.text(f'ALTER TABLE {name} DROP CONSTRAINT "{constraint["name"]}"'))
+            done.append(f"{table.name}: dropped unique (subscription_id, status)")
+    indexes = {i["name"] for i in sa.inspect(conn).get_indexes(table.name, schema=schema)}
+    if NOTIFY_CHANGE_INDEX not in indexes:
+        next(i for i in table.indexes if i.name == NOTIFY_CHANGE_INDEX).create(conn)
+        done.append(f"{table.name}: index {NOTIFY_CHANGE_INDEX}")
+    return done
+
+
 def init_db() -> list[str]:
-    """Create every table that does not exist yet and add the columns a table made by an older
-    version lacks; the names of the columns added."""
+    """Create every table that does not exist yet, add the columns a table made by an older
+    version lacks and upgrade its keys; the names of the columns and keys added."""
     from bot.appdb.engine import database_schema
 
     engine = get_engine()
     with engine.begin() as conn:
-        added = _add_missing_columns(conn, database_schema())
+        schema = database_schema()
+        added = _add_missing_columns(conn, schema)
+        added += _upgrade_notify_key(conn, schema)
     Base.metadata.create_all(engine)
     return added

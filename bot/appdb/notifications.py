@@ -3,11 +3,13 @@
 Exactly once, by construction in the database, whichever process records or sends:
 
 1. A status change (a webhook event, or a poll answer) becomes one `notify_notifications` row
-   per subscriber *before* anything is sent, unique per (subscription, status): a retried
-   webhook (same event id, kept in `customs_status_events`), a second poller or a second
-   replica inserts nothing more (INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite;
-   the subscriptions are read FOR UPDATE on PostgreSQL so two changes of one declaration are
-   recorded one after the other).
+   per subscriber *before* anything is sent, unique per (subscription, change key): the key
+   is the new status and the time of the change (`change_key`), so a retried webhook (same
+   event id, kept in `customs_status_events`), a second poller or a second replica inserts
+   nothing more (INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite; the
+   subscriptions are read FOR UPDATE on PostgreSQL so two changes of one declaration are
+   recorded one after the other), while a status seen again later is a new change. A change
+   is news to a subscription when its status differs from the last one the person was told.
 2. A sender claims a row with one conditional UPDATE (`pending` -> `sending`, with a lease):
    of two processes only one gets rowcount 1, the other skips it.
 3. After the send: `sent`; a send that surely did not arrive goes back to `pending` with a
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -88,6 +91,7 @@ class Subscribed:
     outcome: str
     expires_at: datetime | None = None
     open_count: int = 0
+    queued: tuple[int, ...] = ()  # notifications of changes the offer had not shown yet
 
 
 def subscribe(channel: str, recipient: str, reference: str, status: str,
@@ -104,22 +108,40 @@ def subscribe(channel: str, recipient: str, reference: str, status: str,
             NotifySubscription.recipient == recipient, _open(now))).scalars().all()
         same = [s for s in mine if s.reference == reference]
         if same:
-            sub = same[0]
+            sub, outcome, count = same[0], "renewed", len(mine)
             sub.last_status, sub.last_changed = status, last_changed
             sub.consent_at, sub.consent_text, sub.last_inbound_at = now, consent_text, now
             sub.expires_at, sub.channel = expires, channel
-            return Subscribed("renewed", expires, len(mine))
-        if len(mine) >= config.max_per_person:
+        elif len(mine) >= config.max_per_person:
             return Subscribed("limit", None, len(mine))
-        session.add(NotifySubscription(
-            created_at=now, channel=channel, recipient=recipient[:255], reference=reference,
-            last_status=status, last_changed=last_changed, consent_at=now,
-            consent_text=consent_text, last_inbound_at=now, expires_at=expires))
-        return Subscribed("created", expires, len(mine) + 1)
+        else:
+            sub, outcome, count = NotifySubscription(
+                created_at=now, channel=channel, recipient=recipient[:255], reference=reference,
+                last_status=status, last_changed=last_changed, consent_at=now,
+                consent_text=consent_text, last_inbound_at=now, expires_at=expires), \
+                "created", len(mine) + 1
+            session.add(sub)
+        session.flush()
+        queued = _catch_up(session, sub, now)
+    return Subscribed(outcome, expires, count, queued)
+
+
+def _catch_up(session, sub: NotifySubscription, now: datetime) -> tuple[int, ...]:
+    """A change pushed between the lookup and the opt-in (the offer showed the status before
+    it): queued for this subscription at once."""
+    latest = session.execute(sa.select(CustomsStatusEvent).where(
+        CustomsStatusEvent.reference == sub.reference).order_by(
+        CustomsStatusEvent.changed_at.desc(), CustomsStatusEvent.id.desc()).limit(1)
+    ).scalars().first()
+    if latest is None or not _is_news(sub, latest.status, aware(latest.changed_at)):
+        return ()
+    key = _queue(session, sub, latest.status, aware(latest.changed_at), "webhook", now)
+    return tuple(_ids(session, [(sub.id, key)] if key else []))
 
 
 def stop(recipient: str, now: datetime | None = None) -> int:
-    """End every open subscription of `recipient` and cancel what was not sent yet."""
+    """End every open subscription of `recipient` (one WhatsApp number, Telegram chat or
+    widget conversation, whichever conversation made them) and cancel what was not sent."""
     now = now or now_utc()
     with session_scope() as session:
         ended = session.execute(sa.update(NotifySubscription).where(
@@ -178,6 +200,40 @@ class Recorded:
     notifications: tuple[int, ...] = ()
 
 
+def change_key(status: str, changed_at: datetime | None, sub: NotifySubscription) -> str:
+    """What identifies one change for one subscription, the same in every process that sees
+    it: the new status and when it changed (UTC); without a time, the status it follows."""
+    if changed_at is not None:
+        return f"{status}@{aware(changed_at).astimezone(timezone.utc).isoformat()}"
+    told = aware(sub.last_changed)
+    return f"{status}@after:{sub.last_status}@{told.isoformat() if told else '-'}"[:160]
+
+
+def _queue(session, sub: NotifySubscription, status: str, changed_at: datetime | None,
+           source: str, now: datetime) -> str | None:
+    """Record one change as a pending notification for `sub` (unless that change is already
+    recorded) and make it the last status told; the change key when this call inserted it."""
+    key = change_key(status, changed_at, sub)
+    values = {"subscription_id": sub.id, "channel": sub.channel, "recipient": sub.recipient,
+              "reference": sub.reference, "status": status, "changed_at": changed_at,
+              "change_key": key, "source": source, "created_at": now, "state": PENDING,
+              "attempts": 0, "next_attempt_at": now}
+    inserted = _insert_ignore(session, StatusNotification.__table__, values)
+    sub.last_status, sub.last_changed = status, changed_at or now
+    if status in FINAL_STATUSES:
+        sub.ended_at, sub.end_reason = now, FINAL
+    return key if inserted else None
+
+
+def _ids(session, keys: list[tuple[int, str]]) -> list[int]:
+    if not keys:
+        return []
+    session.flush()
+    return sorted(session.execute(sa.select(StatusNotification.id).where(sa.or_(*[
+        sa.and_(StatusNotification.subscription_id == sub_id,
+                StatusNotification.change_key == key) for sub_id, key in keys]))).scalars())
+
+
 def _is_news(sub: NotifySubscription, status: str, changed_at: datetime | None) -> bool:
     if sub.last_status == status:
         return False
@@ -189,7 +245,7 @@ def _is_news(sub: NotifySubscription, status: str, changed_at: datetime | None) 
 def record_change(reference: str, status: str, changed_at: datetime | None, source: str,
                   event_id: str | None = None, now: datetime | None = None) -> Recorded:
     """Record a status change of `reference`: one pending notification per subscriber not yet
-    told. Idempotent by `event_id` and by (subscription, status)."""
+    told. Idempotent by `event_id` and by (subscription, change key)."""
     now = now or now_utc()
     with session_scope() as session:
         if event_id is not None and not _insert_ignore(session, CustomsStatusEvent.__table__, {
@@ -203,20 +259,11 @@ def record_change(reference: str, status: str, changed_at: datetime | None, sour
         for sub in subs:
             if not _is_news(sub, status, changed_at):
                 continue
-            values = {"subscription_id": sub.id, "channel": sub.channel,
-                      "recipient": sub.recipient, "reference": reference, "status": status,
-                      "changed_at": changed_at, "source": source, "created_at": now,
-                      "state": PENDING, "attempts": 0, "next_attempt_at": now}
-            if _insert_ignore(session, StatusNotification.__table__, values):
-                created.append(sub.id)
-            sub.last_status, sub.last_changed = status, changed_at or now
-            if status in FINAL_STATUSES:
-                sub.ended_at, sub.end_reason = now, FINAL
-        session.flush()
-        ids = session.execute(sa.select(StatusNotification.id).where(
-            StatusNotification.subscription_id.in_(created or [-1]),
-            StatusNotification.status == status)).scalars().all()
-    return Recorded(subscribers=len(subs), notifications=tuple(sorted(ids)))
+            key = _queue(session, sub, status, changed_at, source, now)
+            if key is not None:
+                created.append((sub.id, key))
+        ids = _ids(session, created)
+    return Recorded(subscribers=len(subs), notifications=tuple(ids))
 
 
 # --- sending ----------------------------------------------------------------------------------
@@ -236,25 +283,34 @@ class Outgoing:
     last_inbound_at: datetime
 
 
-def due(now: datetime | None = None, limit: int = 100) -> list[int]:
-    """Pending notifications whose time has come, oldest first."""
+def _of(channels: Iterable[str] | None):
+    return sa.true() if channels is None else StatusNotification.channel.in_(tuple(channels))
+
+
+def due(now: datetime | None = None, limit: int = 100,
+        channels: Iterable[str] | None = None) -> list[int]:
+    """Pending notifications whose time has come, oldest first (of `channels` only, when
+    given: a process leaves the rows of channels it cannot send to for one that can)."""
     now = now or now_utc()
     with session_scope() as session:
         return list(session.execute(sa.select(StatusNotification.id).where(
-            StatusNotification.state == PENDING, StatusNotification.next_attempt_at <= now
+            StatusNotification.state == PENDING, StatusNotification.next_attempt_at <= now,
+            _of(channels),
         ).order_by(StatusNotification.id).limit(limit)).scalars())
 
 
 def claim(notification_id: int, config: NotifySettings | None = None,
-          now: datetime | None = None) -> Outgoing | None:
-    """Take one pending notification for sending; None when another process has it."""
+          now: datetime | None = None,
+          channels: Iterable[str] | None = None) -> Outgoing | None:
+    """Take one pending notification for sending; None when another process has it, or when
+    its channel is not one of `channels` (given: the channels this process can send to)."""
     config = config or settings()
     now = now or now_utc()
     token = secrets.token_hex(8)
     with session_scope() as session:
         taken = session.execute(sa.update(StatusNotification).where(
             StatusNotification.id == notification_id, StatusNotification.state == PENDING,
-            StatusNotification.next_attempt_at <= now,
+            StatusNotification.next_attempt_at <= now, _of(channels),
         ).values(state=SENDING, claim=token, attempts=StatusNotification.attempts + 1,
                  lease_until=now + timedelta(seconds=config.lease_seconds))).rowcount
         if taken != 1:
@@ -366,7 +422,15 @@ def counts(since: datetime, until: datetime) -> NotifyCounts:
 
 
 def mask_recipient(recipient: str) -> str:
-    """`whatsapp:260971234567` -> `whatsapp:******4567`, a web sender id -> `web-****1a2b`."""
+    """A recipient for staff: only its last 4 characters (tests/notify runs these examples).
+
+    >>> mask_recipient("whatsapp:260971234567")
+    'whatsapp:********4567'
+    >>> mask_recipient("web-0123456789abcdef")
+    '****************cdef'
+    >>> mask_recipient("telegram:12")
+    'telegram:****'
+    """
     channel, sep, native = recipient.rpartition(":")
     keep = native[-4:]
     return f"{channel}{sep}{'*' * max(2, len(native) - 4)}{keep}" if len(native) > 4 else \

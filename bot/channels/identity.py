@@ -23,6 +23,16 @@ _CLIENT_VALUE = re.compile(r"client:[0-9a-f]{32}")
 
 VERIFIED_CHANNELS = ("whatsapp", "telegram")
 
+# The web widget's own conversation ids (web/widget.js `newSenderId`): `web-` and 32 hex
+# digits from 16 random bytes. 128 bits nobody can guess, unlike a REST client's made-up
+# `sender`; only such ids may subscribe to web notifications and read them.
+_WIDGET_SENDER = re.compile(r"web-[0-9a-f]{32}")
+
+
+def is_widget_sender(sender: str) -> bool:
+    """Whether `sender` has the widget's unguessable form (not merely a REST client's id)."""
+    return bool(_WIDGET_SENDER.fullmatch(sender or ""))
+
 
 def conversation_id(channel: str, native_id: object) -> str:
     """The conversation id for a user the channel `channel` verified."""

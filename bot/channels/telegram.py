@@ -38,6 +38,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.identity import conversation_id, native_id
+from bot.channels.inbound import note_inbound
 from bot.channels.turns import run_turn, technical_problem_text
 from bot.metrics import registry as metrics
 from bot.settings.env import env_number, from_env
@@ -208,6 +209,7 @@ class GuardedTelegramInput(TelegramInput):
             if text is None or chat_id is None:
                 return response.text("success")  # stickers, photos, ...: nothing to answer
             metadata = self.get_metadata(request)
+            note_inbound(conversation_id("telegram", chat_id))
             texts = ([text, "/start"] if text == INTENT_MESSAGE_PREFIX + USER_INTENT_RESTART
                      else [text])
             for one in texts:

@@ -10,6 +10,10 @@ from __future__ import annotations
 from bot.content.model import KnowledgeBase, Problem, placeholders
 from bot.content.text import suggest
 
+# Said only when the knowledge base itself cannot be read, so it cannot come from there; the
+# one copy (the lookup and the notification actions both fall back to it).
+LAST_RESORT = "Please contact the customs contact centre."
+
 # key -> the {placeholders} the code fills in for it (settings.yml names work everywhere).
 REQUIRED_MESSAGES: dict[str, tuple[str, ...]] = {
     # ActionReply: one message per conversation intent ("handoff" also for request_human).

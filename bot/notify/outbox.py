@@ -2,7 +2,8 @@
 
 Used by the webhook channel (right after an event is recorded, and every
 NOTIFY_RETRY_SECONDS for retries) and by the poller. Any number of these may run at once,
-in several replicas and pollers: a row is sent only by the process whose claim took it.
+in several replicas and pollers: a row is sent only by the process whose claim took it, and
+claimed only by a process with a sender for its channel.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class Notifier:
     def deliver_due(self, now: datetime | None = None) -> Counter:
         """Mark interrupted sends and expired subscriptions, then send everything due."""
         store.sweep(now)
-        return self.deliver(store.due(now))
+        return self.deliver(store.due(now, channels=self.senders))
 
     def _send(self, item: Outgoing) -> tuple[Delivery, str | None]:
         sender = self.senders.get(item.channel)
@@ -74,7 +75,9 @@ class Notifier:
             return Delivery(FAILED, None, type(error).__name__), None
 
     def _one(self, notification_id: int) -> str | None:
-        item = store.claim(notification_id, self.config)
+        # Only rows this process has a sender for: a poller without WhatsApp settings leaves
+        # WhatsApp rows pending for the replicas that have them, without using up attempts.
+        item = store.claim(notification_id, self.config, channels=self.senders)
         if item is None:
             return None
         delivery, text = self._send(item)

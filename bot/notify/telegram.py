@@ -11,6 +11,7 @@ import requests
 from bot.channels.identity import native_id
 from bot.notify.base import FAILED, SENT, UNCERTAIN, Delivery, Notice, Sender
 from bot.retrying import retrying_session
+from bot.settings.credentials import telegram_settings
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +31,11 @@ class TelegramSender(Sender):
 
     @classmethod
     def from_env(cls) -> TelegramSender | None:
-        token = (os.environ.get("TELEGRAM_ACCESS_TOKEN") or "").strip()
-        if not token:
+        """None without TELEGRAM_ACCESS_TOKEN (settings declared in bot/settings/credentials)."""
+        values = telegram_settings({}, os.environ)
+        if not values["access_token"]:
             return None
-        return cls(token, (os.environ.get("TELEGRAM_API_URL") or "").strip() or DEFAULT_API_URL)
+        return cls(values["access_token"], values["api_url"] or DEFAULT_API_URL)
 
     def send(self, recipient: str, notice: Notice, last_inbound_at: datetime) -> Delivery:
         body = {"chat_id": native_id(recipient, "telegram"), "text": notice.text}

@@ -2,13 +2,16 @@
 `POST /webhooks/customs/status-changes` (contract: docs/declaration-status-api.openapi.yml).
 
 Enabled in the generated credentials when CUSTOMS_WEBHOOK_SECRET is set. Every POST is
-checked before it is read: at most CUSTOMS_WEBHOOK_MAX_BODY_BYTES (413), an HMAC-SHA256 of
+checked before it is read: at most CUSTOMS_WEBHOOK_MAX_BODY_BYTES (413), all of it within
+REQUEST_BODY_TIMEOUT_SECONDS (408; bot/patches/slow_clients.py), an HMAC-SHA256 of
 the raw body under the secret, compared in constant time (403, nothing recorded), then the
-events (400 with a JSON error naming the field; all or none). Events are recorded with the
-notifications they cause *before* the answer (idempotent by event id, so the customs system
-may retry freely; 503 when the database is down, so it does), and sent right after in the
-background; unsent ones are retried every NOTIFY_RETRY_SECONDS by every replica (a claim
-in the database decides who sends).
+events (400 with a JSON error naming the field: the events are checked all or none, so one
+bad event refuses the whole body and records nothing). Each event is then recorded, with the
+notifications it causes, in its own transaction *before* the answer: a database failure
+midway (503) may leave the first events recorded, which is safe, because recording is
+idempotent by event id and the customs system retries the whole body. They are sent right
+after in the background; unsent ones are retried every NOTIFY_RETRY_SECONDS by every replica
+(a claim in the database decides who sends).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sanic.response import HTTPResponse
 from bot.appdb import notifications as store
 from bot.notify.events import SIGNATURE_HEADER, InvalidEvents, parse_events, verify
 from bot.notify.outbox import Notifier
+from bot.patches.slow_clients import BodyRefused, read_streamed_body
 from bot.settings.notify import NotifySettings, webhook_secret
 
 logger = logging.getLogger(__name__)
@@ -73,19 +77,6 @@ class CustomsStatusInput(InputChannel):
             self._notifier = Notifier.from_env()
         return self._notifier
 
-    async def _read_body(self, request: Request) -> bytes | None:
-        limit = self.config.webhook_max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            return None
-        chunks, size = [], 0
-        async for chunk in request.stream:
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     def _record(self, body: bytes) -> list[tuple[str, store.Recorded]]:
         return [(event.event_id, store.record_change(event.reference, event.status,
                                                      event.changed_at, "webhook",
@@ -115,10 +106,14 @@ class CustomsStatusInput(InputChannel):
                 logger.warning("notification retry round failed (%s)", type(error).__name__)
 
     async def receive(self, request: Request) -> HTTPResponse:
-        body = await self._read_body(request)
-        if body is None:
-            return response.json({"error": "too_large", "max_bytes":
-                                  self.config.webhook_max_body_bytes}, status=413)
+        try:  # within the Rasa server's body deadline, before the signature is checked
+            body = await read_streamed_body(request, self.config.webhook_max_body_bytes)
+        except BodyRefused as refused:
+            if refused.status == 413:
+                return response.json({"error": "too_large", "max_bytes":
+                                      self.config.webhook_max_body_bytes}, status=413)
+            return response.json({"error": "timeout", "detail": "the body was not received "
+                                  "in time"}, status=refused.status)
         if not verify(self.secret, body, request.headers.get(SIGNATURE_HEADER)):
             logger.warning("customs status webhook with a missing or wrong signature refused")
             return response.json({"error": "forbidden"}, status=403)

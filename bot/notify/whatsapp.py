@@ -16,8 +16,6 @@ from bot.notify.base import Delivery, Notice, Sender
 from bot.settings.credentials import whatsapp_settings
 from bot.settings.notify import TemplateSettings, template_settings
 
-DEFAULT_API_URL = "https://graph.facebook.com/v19.0"
-
 
 class WhatsAppSender(Sender):
     channel = "whatsapp"
@@ -31,14 +29,20 @@ class WhatsAppSender(Sender):
 
     @classmethod
     def from_env(cls, window_hours: float = 24.0) -> WhatsAppSender | None:
-        """None when the WhatsApp channel is not configured."""
-        values, missing = whatsapp_settings({}, os.environ)
-        if missing:
-            return None
-        from bot.channels.whatsapp.graph_api import GraphApiClient
+        """Inside the Rasa server, the WhatsApp channel's own client (its credentials.yml
+        settings, else the environment); elsewhere (the poller) one from the same settings,
+        `whatsapp_settings`. None when WhatsApp is not configured."""
+        from bot.channels.whatsapp.webhook import DEFAULT_API_URL, active_client
 
-        client = GraphApiClient(values["api_url"] or DEFAULT_API_URL, values["phone_number_id"],
-                                values["access_token"])
+        client = active_client()
+        if client is None:
+            values, missing = whatsapp_settings({}, os.environ)
+            if missing:
+                return None
+            from bot.channels.whatsapp.graph_api import GraphApiClient
+
+            client = GraphApiClient(values["api_url"] or DEFAULT_API_URL,
+                                    values["phone_number_id"], values["access_token"])
         return cls(client, template_settings(), timedelta(hours=window_hours))
 
     def payload(self, recipient: str, notice: Notice, last_inbound_at: datetime,

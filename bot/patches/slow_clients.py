@@ -9,6 +9,12 @@ was read whole before the channel's own 413. Here:
   checked with Sanic's own periodic check, so to within a few seconds) and on reading a body
   (`REQUEST_BODY_TIMEOUT_SECONDS`): past it the client gets a 408 and the connection is
   closed, nothing of the request is run;
+- `read_streamed_body(request, max_bytes)` is how a `stream=True` route reads its body
+  (WhatsApp's webhook, the customs status webhook): Sanic lifts its size limit for such
+  routes and never calls `receive_body`, so the deadline and REQUEST_MAX_SIZE above do not
+  hold there. It reads within the same REQUEST_BODY_TIMEOUT_SECONDS in all and at most
+  `max_bytes` (from the Content-Length when there is one), and past either the connection
+  is closed after the route's 408 or 413, the rest of the body unread;
 - `configure(app, max_body_bytes)` sets Sanic's REQUEST_TIMEOUT (an idle half-sent request),
   KEEP_ALIVE_TIMEOUT and REQUEST_MAX_SIZE (near the largest body a channel accepts, so a body
   far over it is refused from its Content-Length, unread). The REST channel calls it before
@@ -54,6 +60,56 @@ async def receive_body(self: Any) -> None:
         await asyncio.wait_for(ORIGINALS["Request.receive_body"](self), seconds)
     except asyncio.TimeoutError:
         raise _timed_out(self.stream, "body") from None
+
+
+class BodyRefused(Exception):
+    """A streamed body was not read whole: too large (413) or too slow (408)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _stop_reading(stream: Any) -> None:
+    if stream is not None:
+        stream.keep_alive = False   # close the connection after the answer
+        stream.request_body = None  # and never read (drain) the rest, however it trickles
+
+
+async def read_streamed_body(request: Any, max_bytes: int) -> bytes:
+    """The whole body of a `stream=True` route, at most `max_bytes`, within
+    REQUEST_BODY_TIMEOUT_SECONDS in all; BodyRefused (413 `too_large`, 408 `timeout`)
+    otherwise, with the connection marked to close after the route's answer."""
+    stream = request.stream
+    if stream is None:  # read already (or a server that is not Sanic's HTTP/1.1)
+        body = request.body or b""
+        if len(body) > max_bytes:
+            raise BodyRefused(413, "too_large")
+        return body
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        _stop_reading(stream)
+        raise BodyRefused(413, "too_large")
+    chunks: list[bytes] = []
+
+    async def read() -> bool:
+        size = 0
+        async for chunk in stream:
+            size += len(chunk)
+            if size > max_bytes:
+                return False
+            chunks.append(chunk)
+        return True
+
+    try:
+        whole = await asyncio.wait_for(read(), _timeouts().body_seconds)
+    except asyncio.TimeoutError:
+        _stop_reading(stream)
+        raise BodyRefused(408, "timeout") from None
+    if not whole:
+        _stop_reading(stream)
+        raise BodyRefused(413, "too_large")
+    return b"".join(chunks)
 
 
 def check_timeouts(self: Any) -> None:

@@ -85,6 +85,20 @@ def whatsapp_settings(
     return values, missing
 
 
+def telegram_settings(
+    credentials: Mapping[str, Any], env: Mapping[str, str]
+) -> dict[str, str]:
+    """Each Telegram setting from `credentials`, else from its variable in `env` ('' when
+    neither has it; sending needs only `access_token` and `api_url`)."""
+    values: dict[str, str] = {}
+    for key, name in {**TELEGRAM_REQUIRED, **TELEGRAM_OPTIONAL}.items():
+        value = credentials.get(key)
+        if value in (None, ""):
+            value = env.get(name, "")
+        values[key] = str(value).strip()
+    return values
+
+
 def build_credentials(env: Mapping[str, str]) -> dict[str, Any]:
     """Rasa credentials for the channels configured in ``env`` (REST always)."""
     credentials: dict[str, Any] = {REST_CHANNEL: settings_from_env(env)}

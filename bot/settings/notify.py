@@ -30,6 +30,10 @@ DEFAULT_TEMPLATE_PARAMS = ("reference", "status", "action", "date")
 class NotifySettings:
     """How long subscriptions live, how many a person may have, how sends are retried."""
 
+    # Whether the offer is made at all: off where nothing delivers (neither the signed webhook,
+    # CUSTOMS_WEBHOOK_SECRET, nor a `notify poll` service runs). On by default, for `make run`
+    # and the compose file (which runs the poller); read by the action server.
+    enabled: bool = env_field("NOTIFY_ENABLED", True)
     days: int = env_field("NOTIFY_DAYS", 30, minimum=1)
     max_per_person: int = env_field("NOTIFY_MAX_PER_PERSON", 5, minimum=1)
     max_attempts: int = env_field("NOTIFY_MAX_ATTEMPTS", 6, minimum=1)

@@ -16,6 +16,7 @@ from bot.appdb import notifications as store
 from bot.appdb.demo_data import seed_demo_declarations
 
 WHATSAPP = "whatsapp:260971234567"
+WIDGET = "web-" + "5f3a9c0e" * 4  # the widget's form: 128 random bits (web/widget.js)
 
 
 @pytest.fixture(autouse=True)
@@ -88,9 +89,34 @@ def test_yes_records_the_subscription_without_the_tpin():
 
 
 def test_the_widget_subscribes_on_the_web_channel():
-    slots, _ = lookup("2026 KZL C 3310", "2003004005", sender="web-abc", channel="rest")
-    run(ActionNotifySubscribe(), tracker(slots, sender="web-abc", channel="rest"))
+    slots, _ = lookup("2026 KZL C 3310", "2003004005", sender=WIDGET, channel="rest")
+    run(ActionNotifySubscribe(), tracker(slots, sender=WIDGET, channel="rest"))
     assert [s.channel for s in store.open_subscriptions()] == ["web"]
+
+
+@pytest.mark.parametrize("sender", ["1", "web-abc", "web-" + "5f3a9c0e" * 3, WIDGET.upper(),
+                                    "web-5f3a9c0e-5f3a-4c0e-9f3a-9c0e5f3a9c0e"])
+def test_a_rest_sender_anyone_could_guess_gets_no_web_offer(sender):
+    slots, messages = lookup("2026 KZL C 3310", "2003004005", sender=sender, channel="rest")
+    assert slots["notify_offered"] is False
+    assert all(b["payload"] != "/notify_subscribe" for m in messages for b in m["buttons"])
+    _, messages = run(ActionNotifySubscribe(), tracker(
+        {"notify_offer": json.dumps({"reference": "2026 KZL C 3310", "status": "assessed",
+                                     "changed": "2026-11-26T09:40:00+00:00"})},
+        sender=sender, channel="rest"))
+    assert "first check a declaration" in messages[0]["text"]
+    assert store.open_subscriptions() == []
+
+
+@pytest.mark.parametrize("value", ["off", "false", "0"])
+def test_no_offer_when_notifications_are_off(monkeypatch, value):
+    monkeypatch.setenv("NOTIFY_ENABLED", value)
+    slots, messages = lookup("2026 LSK C 10452")
+    assert slots["notify_offered"] is False
+    assert "assessed" in messages[0]["text"]  # the lookup itself is answered
+    assert all(b["payload"] != "/notify_subscribe" for m in messages for b in m["buttons"])
+    monkeypatch.setenv("NOTIFY_ENABLED", "on")
+    assert lookup("2026 LSK C 10452")[0]["notify_offered"] is True
 
 
 def test_subscribing_without_an_offer_says_how():

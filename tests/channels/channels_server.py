@@ -1,10 +1,12 @@
-"""A Sanic app serving the REST, WhatsApp and Telegram channels as the Rasa server registers
-them (`rasa.core.channels.channel.register`), with a stand-in for Rasa's agent that records
-each message (metadata included) and answers through the channel's own output.
+"""A Sanic app serving the REST, WhatsApp, Telegram and customs status channels as the Rasa
+server registers them (`rasa.core.channels.channel.register`), with a stand-in for Rasa's
+agent that records each message (metadata included) and answers through the channel's own
+output.
 
 Run as ``python -m tests.channels.channels_server PORT``; settings come from the usual
-environment variables (WHATSAPP_*, TELEGRAM_*, TRUSTED_PROXIES, the REST limits, the slow-client
-timeouts). ``GET /test/handled`` lists what the agent received. No trained model is needed.
+environment variables (WHATSAPP_*, TELEGRAM_*, CUSTOMS_WEBHOOK_*, TRUSTED_PROXIES, the REST
+limits, the slow-client timeouts). ``GET /test/handled`` lists what the agent received. No
+trained model is needed.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ def create_app() -> Sanic:
         channels.append(GuardedTelegramInput.from_credentials({
             "access_token": os.environ["TELEGRAM_ACCESS_TOKEN"], "verify": "zax_test_bot",
             "webhook_url": "https://bot.example/webhooks/telegram/webhook"}))
+    if os.environ.get("CUSTOMS_WEBHOOK_SECRET"):
+        from bot.notify.webhook import CustomsStatusInput
+
+        channels.append(CustomsStatusInput.from_credentials(None))
     register(channels, app, route="/webhooks/")
 
     @app.get("/test/handled")

@@ -34,6 +34,7 @@ from tests.conftest import ROOT
 
 APP_SECRET = "e2e-app-secret"
 CUSTOMS_SECRET = "e2e-customs-secret"
+WIDGET = "web-" + "e2e0" * 8  # the widget's own form (web/widget.js newSenderId)
 
 
 @pytest.fixture(scope="module")
@@ -192,23 +193,30 @@ def test_the_widget_endpoint_serves_only_that_conversations_notifications(stack)
     from bot.ops.launcher import rest_send
 
     rest = f"{stack.rasa_url}/webhooks/rest/webhook"
-    rest_send(rest, "web-e2e-1", "check 2026 NAK C 77")
-    offer = rest_send(rest, "web-e2e-1", "2003004005")[-1]
+    rest_send(rest, WIDGET, "check 2026 NAK C 77")
+    offer = rest_send(rest, WIDGET, "2003004005")[-1]
     assert offer["buttons"][0]["payload"] == "/notify_subscribe"
-    assert "I'll tell you here" in rest_send(rest, "web-e2e-1", "/notify_subscribe")[0]["text"]
-    assert notifications(stack, "web-e2e-1").json() == {"notifications": []}
+    assert "I'll tell you here" in rest_send(rest, WIDGET, "/notify_subscribe")[0]["text"]
+    assert notifications(stack, WIDGET).json() == {"notifications": []}
     assert status_change(stack, "evt-nak", "2026 NAK C 77", "paid").json()["notifications"] == 1
     deadline = time.monotonic() + 10
-    while not (found := notifications(stack, "web-e2e-1").json()["notifications"]):
+    while not (found := notifications(stack, WIDGET).json()["notifications"]):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     (note,) = found
     assert note["text"].startswith("Update on declaration 2026 NAK C 77: paid.")
     assert "stop notifications" in note["text"] and "2003004005" not in note["text"]
-    assert notifications(stack, "web-e2e-1", str(note["id"])).json() == {"notifications": []}
-    assert notifications(stack, "web-someone-else").json() == {"notifications": []}
+    assert notifications(stack, WIDGET, str(note["id"])).json() == {"notifications": []}
+    assert notifications(stack, "web-" + "0" * 32).json() == {"notifications": []}
+    # a REST sender anyone could guess is offered nothing and reads nothing
+    guessed = notifications(stack, "web-someone-else")
+    assert guessed.status_code == 404 and guessed.json()["error"] == "not_found"
+    assert notifications(stack, "1").status_code == 404
+    rest_send(rest, "1", "check 2026 NAK C 77")
+    assert all(b["payload"] != "/notify_subscribe"
+               for m in rest_send(rest, "1", "2003004005") for b in m.get("buttons", []))
     origin = stack.env["WEB_ALLOWED_ORIGINS"].split()[0]
-    allowed = notifications(stack, "web-e2e-1", Origin=origin)
+    allowed = notifications(stack, WIDGET, Origin=origin)
     assert allowed.headers.get("Access-Control-Allow-Origin") == origin
     assert allowed.headers.get("Cache-Control") == "no-store"
 

@@ -81,6 +81,25 @@ def trickle(sock: socket.socket, data: bytes, every: float) -> tuple[float, byte
     return time.monotonic() - start, answer + rest
 
 
+def trickle_on(sock: socket.socket, every: float, seconds: float) -> tuple[float, bytes]:
+    """Send a byte every `every` seconds, whatever the server answers, until it closes the
+    connection or `seconds` have passed: (seconds it stayed open, all it sent)."""
+    start, got = time.monotonic(), b""
+    sock.settimeout(every)
+    while time.monotonic() - start < seconds:
+        try:
+            sock.sendall(b" ")
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return time.monotonic() - start, got
+
+
 def huge_body(base: str, size: int = 90_000_000) -> tuple[bytes, int]:
     """Announce a `size` body and send as much as the server takes in 10 s: (its answer,
     the bytes it took)."""
@@ -101,12 +120,35 @@ def huge_body(base: str, size: int = 90_000_000) -> tuple[bytes, int]:
     return answer, sent
 
 
+# The routes Sanic streams (`stream=True`): it lifts its size limit for them and never calls
+# `receive_body`, so each reads its body itself (bot/patches/slow_clients.read_streamed_body).
+STREAMED = {
+    "whatsapp": (b"POST /webhooks/whatsapp/webhook HTTP/1.1\r\nHost: bot\r\n"
+                 b"Content-Type: application/json\r\nX-Hub-Signature-256: sha256=00\r\n",
+                 3 * 1024 * 1024),
+    "customs": (b"POST /webhooks/customs/status-changes HTTP/1.1\r\nHost: bot\r\n"
+                b"Content-Type: application/json\r\nX-Customs-Signature-256: sha256=00\r\n",
+                4096),
+}
+
+
 @pytest.fixture(scope="module")
 def channels(tmp_path_factory):
+    from bot import appdb
+
+    folder = tmp_path_factory.mktemp("slow")
     env = {"REQUEST_HEADER_TIMEOUT_SECONDS": "2", "REQUEST_BODY_TIMEOUT_SECONDS": "2",
-           "KEEP_ALIVE_TIMEOUT_SECONDS": "2"}
-    with running(env, tmp_path_factory.mktemp("slow") / "server.log") as (base, proc):
+           "KEEP_ALIVE_TIMEOUT_SECONDS": "2",
+           # The two streamed routes: WhatsApp's webhook and the customs status webhook.
+           "WHATSAPP_VERIFY_TOKEN": "v", "WHATSAPP_APP_SECRET": "s",
+           "WHATSAPP_ACCESS_TOKEN": "t", "WHATSAPP_PHONE_NUMBER_ID": "1234",
+           "WHATSAPP_API_URL": "http://127.0.0.1:9", "WHATSAPP_DEDUP_REDIS_URL": "",
+           "CUSTOMS_WEBHOOK_SECRET": "customs-secret",
+           "CUSTOMS_WEBHOOK_MAX_BODY_BYTES": str(STREAMED["customs"][1]),
+           "CUSTOMS_DB_URL": f"sqlite:///{folder / 'app.db'}"}
+    with running(env, folder / "server.log") as (base, proc):
         yield base
+    appdb.dispose_engines()
 
 
 def handled(base: str) -> list[dict]:
@@ -138,6 +180,52 @@ def test_a_trickled_body_is_cut_off_and_not_run(channels):
     assert seconds < 6, seconds
     assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
     assert not [m for m in handled(channels) if m["sender_id"] == "trickler"]
+
+
+@pytest.mark.parametrize("route", sorted(STREAMED))
+def test_a_trickled_streamed_body_is_cut_off_before_its_signature_is_checked(channels, route):
+    """Before, one byte every half second held the connection as long as the client liked:
+    these routes had no body deadline at all."""
+    head, _ = STREAMED[route]
+    sock = connect(channels)
+    sock.sendall(head + b"Content-Length: 400\r\n\r\n")
+    seconds, answer = trickle_on(sock, every=0.5, seconds=15)
+    sock.close()
+    assert seconds < 6, seconds
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+
+
+@pytest.mark.parametrize("route", sorted(STREAMED))
+def test_a_streamed_body_announced_over_its_cap_is_413_and_not_read(channels, route):
+    """Before, the 413 came at once but the server then read the rest of the announced body,
+    however slowly it came, before closing: the connection stayed open."""
+    head, cap = STREAMED[route]
+    sock = connect(channels)
+    sock.sendall(head + f"Content-Length: {cap + 1000}\r\n\r\n".encode())
+    seconds, answer = trickle_on(sock, every=0.5, seconds=15)
+    sock.close()
+    assert seconds < 4, seconds
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:80]
+
+
+@pytest.mark.parametrize("route", sorted(STREAMED))
+def test_a_chunked_streamed_body_over_its_cap_is_refused_unread(channels, route):
+    """No Content-Length: the cap holds while the body streams (Sanic has none on these)."""
+    head, cap = STREAMED[route]
+    sock = connect(channels)
+    sock.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+    sent, chunk = 0, b"10000\r\n" + b"x" * 65536 + b"\r\n"
+    sock.settimeout(0.5)
+    deadline = time.monotonic() + 10
+    while sent < 50_000_000 and time.monotonic() < deadline:
+        try:
+            sent += sock.send(chunk)
+        except (TimeoutError, OSError):
+            break
+    done, answer = closed_within(sock, 10)
+    sock.close()
+    assert done and answer.startswith(b"HTTP/1.1 413"), answer[:80]
+    assert sent < cap + 20_000_000, sent  # socket buffers, not the stream
 
 
 def test_a_90_mb_body_is_refused_without_being_read(channels):

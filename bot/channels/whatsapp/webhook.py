@@ -25,12 +25,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.identity import conversation_id
+from bot.channels.inbound import note_inbound
 from bot.channels.turns import run_turn, technical_problem_text
 from bot.channels.whatsapp.dedup import SeenMessages
 from bot.channels.whatsapp.formatting import TEXT_LIMIT
 from bot.channels.whatsapp.graph_api import GraphApiClient
 from bot.channels.whatsapp.output import WhatsAppOutput
 from bot.metrics import registry as metrics
+from bot.patches.slow_clients import BodyRefused, read_streamed_body
 from bot.settings.credentials import whatsapp_settings
 from bot.settings.env import from_env
 from bot.settings.rest import RestLimits
@@ -40,6 +42,16 @@ logger = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://graph.facebook.com/v19.0"
 # Meta documents webhook payloads of up to 3 MB; anything larger is not from Meta.
 DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024
+# The client of the channel built last in this process: status notifications sent from the
+# Rasa server (bot/notify/whatsapp.py) go through it, with the channel's own settings.
+_active_client: GraphApiClient | None = None
+
+
+def active_client() -> GraphApiClient | None:
+    """The Graph API client of this process's WhatsApp channel, if one was built."""
+    return _active_client
+
+
 DEFAULT_UNSUPPORTED_TEXT = (
     "Sorry, I can read text messages only. Please type your question in a few words."
 )
@@ -160,6 +172,8 @@ class WhatsAppInput(InputChannel):
             int(retries),
             float(retry_backoff),
         )
+        global _active_client
+        _active_client = self.client
         self.list_button_label = list_button_label
         # A turn longer than this gets the technical-problem apology.
         self.reply_timeout_seconds = float(reply_timeout_seconds)
@@ -168,19 +182,6 @@ class WhatsAppInput(InputChannel):
 
     def get_output_channel(self) -> WhatsAppOutput:
         return WhatsAppOutput(self.client, self.list_button_label)
-
-    async def _read_body(self, request: Request) -> bytes | None:
-        """Raw body, or None when it is larger than allowed (read no further than that)."""
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            return None
-        chunks, size = [], 0
-        async for chunk in request.stream:
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("whatsapp_webhook", __name__)
@@ -204,9 +205,13 @@ class WhatsAppInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
-            body = await self._read_body(request)
-            if body is None:
-                return _refused("payload too large", 413, "body_too_large")
+            try:  # within the server's body deadline, before the signature is checked
+                body = await read_streamed_body(request, self.max_body_bytes)
+            except BodyRefused as refused:
+                if refused.status == 413:
+                    return _refused("payload too large", 413, "body_too_large")
+                return _refused("request body not received in time", refused.status,
+                                "body_timeout")
             signature = request.headers.get("x-hub-signature-256")
             if not verify_signature(self.app_secret, body, signature):
                 logger.warning("WhatsApp webhook with missing or wrong signature refused")
@@ -262,6 +267,7 @@ class WhatsAppInput(InputChannel):
         if not await self.seen.first_time(message_id):
             logger.info("Duplicate WhatsApp delivery %s ignored", message_id)
             return
+        note_inbound(conversation_id("whatsapp", sender))  # the 24-hour window restarts
         output = self.get_output_channel()
         text = incoming_text(message) if kind in SUPPORTED_TYPES else None
         if text is None:
