@@ -22,7 +22,8 @@ ALL_TPINS = ("1002003004", "2003004005", "3004005006", "9999999999", "8888888888
 
 
 def sender() -> str:
-    return f"decl-{uuid.uuid4().hex[:12]}"
+    """A conversation id of the widget's form (the one REST sender that is offered updates)."""
+    return f"web-{uuid.uuid4().hex}"
 
 
 def texts(bot_server, sender_id: str, text: str) -> str:
