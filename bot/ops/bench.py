@@ -8,7 +8,10 @@ with two Sanic workers (SANIC_WORKERS=2 needs the Redis lock store). Memory is t
 size of the Rasa and action-server process groups, read from /proc. Held-out accuracy is
 measured on both models so that speed is not bought with understanding.
 
-Writes docs/performance.md (the table for the README), docs/bench.png and var/bench/results.json.
+Then the cost-growth section (bot/ops/bench_growth.py: training and turn latency as the
+knowledge base and one conversation grow, before and after; `--growth` runs only it, `--no-growth`
+skips it). Writes docs/performance.md (the table for the README), docs/bench.png, docs/growth.png
+and var/bench/results.json.
 Training runs `trainer.rasa_train_command` (the command `make train` runs); accuracy runs in a
 child process (`bench.accuracy`), so this process never loads TensorFlow.
 """
@@ -131,7 +134,7 @@ def run_stack(name: str, model: Path, extra_env: dict[str, str], plain: bool = F
         "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()),
         "WEB_PORT": str(free_port()), "VAR_DIR": str(home / "var"),
         "TRACKER_DB": str(home / "tracker.db"), "CUSTOMS_DB_URL": f"sqlite:///{home / 'app.db'}",
-        "RATE_LIMIT_PER_MINUTE": "0", **extra_env})
+        "RATE_LIMIT_PER_MINUTE": "0", **launcher.ONE_ADDRESS, **extra_env})
     for key in ("TRACKER_DB_URL", "ACTION_SERVER_URL", "RASA_API_TOKEN"):
         if key not in extra_env:
             env.pop(key, None)
@@ -202,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the SANIC_WORKERS=2 run (it needs Redis)")
     parser.add_argument("--render", action="store_true",
                         help="rewrite docs/performance.md and the plot from the last results")
+    parser.add_argument("--growth", action="store_true",
+                        help="only the cost-growth section (bot/ops/bench_growth.py), merged "
+                             "into the last results")
+    parser.add_argument("--no-growth", action="store_true",
+                        help="skip the cost-growth section (about 25 minutes)")
     parser.add_argument("--understanding", action="store_true",
                         help="only ours, with and without bot.understanding "
                              "(CUSTOMS_UNDERSTANDING=off), same model, same run")
@@ -210,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         return render(BENCH_DIR / "results.json", DOCS)
     if args.understanding:
         return understanding_cost()
+    if args.growth:
+        from bot.ops import bench_growth
+
+        return bench_growth.main()
     from bot.settings.paths import CONFIG_FILE
     from bot.training import trainer
 
@@ -244,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
         if name.endswith(("-2w", "-rasa")):  # same model, training run and accuracy
             base = results["configs"][name.rsplit("-", 1)[0]]
             results["configs"][name].update(train_s=base["train_s"], accuracy=base["accuracy"])
+    if not args.no_growth:
+        from bot.ops import bench_growth
+
+        print("Cost growth (training and turn latency as the work grows)", flush=True)
+        results["growth"] = {**bench_growth.run(BENCH_DIR),
+                             "date": time.strftime("%Y-%m-%d %H:%M")}
     (BENCH_DIR / "results.json").write_text(json.dumps(results, indent=2), "utf-8")
     text = write_docs(results, DOCS)
     print()

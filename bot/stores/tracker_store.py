@@ -8,6 +8,10 @@ reading code are kept unchanged.
 Consequence for dialogue design: Rasa reloads the tracker from this store at every message, so a
 TPIN given in one turn comes back masked in the next; the declaration form therefore looks the
 declaration up in the same turn the TPIN arrives.
+
+A long session is read back as its latest turns plus the state before them
+(bot/stores/tracker_window.py, `TRACKER_WINDOW_TURNS`), so a turn costs the same at message 500
+as at message 20; what is stored is unchanged.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from bot import patches
 from bot.patches import replay
 from bot.privacy import install_log_redaction, redact_value
+from bot.settings.env import env_number
+from bot.stores.tracker_window import TrackerWindows, WindowReader, stored_count
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +79,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             sqlalchemy.event.listen(self.engine, "connect", _sqlite_pragmas)
             self.engine.dispose()  # connections opened so far lack the pragmas
+        # 0 reads every session whole, as Rasa does.
+        self.windows = TrackerWindows(int(env_number("TRACKER_WINDOW_TURNS", 20, whole=True)))
 
 
     def _session_events_sql(self, columns: str, all_sessions: bool) -> sqlalchemy.sql.TextClause:
@@ -100,7 +108,10 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool
                         ) -> DialogueStateTracker | None:
-        """Same as `SQLTrackerStore._retrieve`, with the query in plain SQL."""
+        """Same as `SQLTrackerStore._retrieve`, with the query in plain SQL; the latest session
+        of a long conversation windowed (bot/stores/tracker_window.py)."""
+        if not fetch_events_from_all_sessions and self.windows.enabled and self.domain:
+            return self.windows.tracker(sender_id, WindowReader(self), self.domain.slots)
         with self.session_scope() as session:
             rows = session.execute(
                 self._session_events_sql("data", fetch_events_from_all_sessions),
@@ -111,7 +122,11 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         return None
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator:
-        """Events of the tracker that are not stored yet (Rasa's rule, one COUNT in SQL)."""
+        """Events of the tracker that are not stored yet (Rasa's rule, one COUNT in SQL; for a
+        windowed tracker, those after the window)."""
+        windowed = stored_count(tracker)
+        if windowed is not None:
+            return itertools.islice(tracker.events, windowed, len(tracker.events))
         stored = session.execute(
             self._session_events_sql("count(*)", all_sessions=False),
             {"sender_id": tracker.sender_id, "started": SessionStarted.type_name}).scalar()
@@ -142,6 +157,15 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
         logger.debug("Tracker stored with TPINs redacted.")
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's, except that a windowed tracker says itself which events are new (Rasa reads
+        the conversation again to count them)."""
+        windowed = stored_count(tracker)
+        if self.event_broker is None or windowed is None:
+            return await super().stream_events(tracker)
+        new_events = list(itertools.islice(tracker.events, windowed, len(tracker.events)))
+        await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 
     async def _stream_new_events(self, event_broker: Any, new_events: list, sender_id: str) -> None:
         """Publish events to the broker redacted, like the rows."""

@@ -78,13 +78,14 @@ def build(config: Path = CONFIG_FILE, out_dir: Path | None = None) -> Build:
 
 def rasa_train_command(b: Build, out: Path, name: str, config: Path | None = None,
                        force: bool = False) -> list[str]:
-    """`rasa train` on these compiled inputs, writing `out/<name>.tar.gz`.
+    """`rasa train` on these compiled inputs, writing `out/<name>.tar.gz` (through
+    `bot.training.rasa_train`, which installs the training speed-ups first).
 
     One builder for `train` and the benchmark (which trains other configurations on the same
     inputs, hence `config`); `force` retrains even if Rasa finds nothing changed.
     """
     cmd = [
-        sys.executable, "-m", "rasa", "train",
+        sys.executable, "-m", "bot.training.rasa_train", "train",
         "--config", str(config or b.config),
         "--domain", str(b.domain),
         "--data", *[str(p) for p in b.data],

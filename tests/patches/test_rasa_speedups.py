@@ -235,7 +235,11 @@ def test_every_replaced_function_is_kept_in_one_registry() -> None:
         "Event.resolve_by_type", "DaskGraphRunner.run", "EndpointConfig.session",
         "RemoteAction._validate_action_result", "RulePolicy._rule_key_to_state",
         "RulePolicy._get_possible_keys", "MessageProcessor.handle_message",
-        "MessageProcessor.parse_message"}
+        "MessageProcessor.parse_message", "MessageProcessor._run_prediction_loop",
+        # bot/patches/store_failures.py and slow_clients.py
+        "FailSafeTrackerStore.save", "FailSafeTrackerStore.retrieve",
+        "FailSafeTrackerStore.retrieve_full_tracker", "Request.receive_body",
+        "HttpProtocol.check_timeouts"}
     assert DaskGraphRunner.run is speedups._run_graph
     assert patches.ORIGINALS["DaskGraphRunner.run"] is not speedups._run_graph
     assert MessageProcessor.handle_message is not patches.ORIGINALS[

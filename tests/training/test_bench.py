@@ -133,10 +133,48 @@ def test_render_command_reads_the_last_results(tmp_path, monkeypatch, capsys):
 def test_bench_and_make_train_share_the_train_command(tmp_path, force):
     b = Build(report=None, rasa_dir=tmp_path / "rasa", fingerprint="abc", config=Path("c.yml"))
     cmd = rasa_train_command(b, tmp_path / "out", "stock", config=Path("stock.yml"), force=force)
-    assert cmd[1:4] == ["-m", "rasa", "train"]
+    assert cmd[1:4] == ["-m", "bot.training.rasa_train", "train"]
     assert cmd[cmd.index("--config") + 1] == "stock.yml"
     assert cmd[cmd.index("--domain") + 1] == str(tmp_path / "rasa" / "domain")
     assert cmd[cmd.index("--fixed-model-name") + 1] == "stock"
     assert cmd[cmd.index("--out") + 1] == str(tmp_path / "out")
     assert ("--force" in cmd) is force
     assert rasa_train_command(b, tmp_path, "abc")[cmd.index("--config") + 1] == "c.yml"
+
+
+GROWTH = {
+    "date": "2026-12-01 11:49",
+    "sizes": {"52": {"examples": 830, "train_s_before": 72.0, "train_s_after": 42.0,
+                     "turn_ms": 17.1, "rss_rasa_mib": 752,
+                     "accuracy_before": {"in_scope_correct": 96.5, "oos_declined": 97.6},
+                     "accuracy_after": {"in_scope_correct": 96.9, "oos_declined": 97.6}},
+              "500": {"examples": 7550, "train_s_after": 358.0, "turn_ms": 19.3,
+                      "rss_rasa_mib": 831}},
+    "long": {w: {"latency_ms": {"1": 12, "10": 12.0, "100": a, "500": b},
+                 "ratio_last_to_10": b / 12.0, "rss_rasa_mib": 760, "all_ms": [12.0] * 20}
+             for w, a, b in (("before", 43.0, 204.0), ("after", 19.0, 16.0))},
+}
+
+
+def test_growth_section_states_ratios_and_targets():
+    text = render.growth_section(GROWTH)
+    assert "| 52 | 830 | 72 | 42 | 1.71x |" in text
+    assert "| 500 | 7550 | – | 358 | – |" in text
+    assert "training 500 entries: 358 s (target <= 120: MISSED)" in text
+    assert "turn 500 / turn 10 of one conversation: 1.33x (target <= 1.5: met)" in text
+    assert "Turn 500, before / after: 12.8x." in text
+    assert "before 96.5 % in scope right" in text and "after 96.9 %" in text
+
+
+def test_growth_only_results_rewrite_only_the_growth_section(tmp_path):
+    page = tmp_path / "performance.md"
+    page.write_text("## Performance\n\n| the load-test table |\n\n"
+                    f"{render.NOTES_HEADING}\n\nnotes\n", "utf-8")
+    results = {"date": "x", "cpus": 2, "configs": {}, "growth": GROWTH}
+    for _ in range(2):  # a second render replaces the section, it does not add another
+        render.write_docs(results, tmp_path)
+    text = page.read_text("utf-8")
+    assert text.startswith("## Performance\n\n| the load-test table |")
+    assert text.count(render.GROWTH_HEADING) == 1 and text.endswith("notes\n")
+    assert text.index(render.GROWTH_HEADING) < text.index(render.NOTES_HEADING)
+    assert (tmp_path / "growth.png").stat().st_size > 0 and not (tmp_path / "bench.png").exists()

@@ -18,7 +18,8 @@ def held_out_accuracy(model: Path, config: Path) -> dict[str, float]:
 
     in_scope, oos = evaluate.load_heldout()
     threshold, ambiguity = evaluate.fallback_settings(config)
-    predictions, rate = evaluate.predict(model, in_scope, oos, ambiguity)
+    parse = evaluate.parsers(evaluate.load_agent(model))["bot"]  # as `make eval` reports
+    predictions, rate = evaluate.predict(parse, in_scope, oos, ambiguity)
     s = evaluate.score(predictions, threshold)
     return {"in_scope_correct": s.pct(s.correct, s.in_scope),
             "oos_declined": s.pct(s.oos_declined, s.oos), "parse_per_s": rate}

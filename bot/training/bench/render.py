@@ -7,6 +7,7 @@ profiling notes live in the docs, not in this code.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 
@@ -143,6 +144,111 @@ def plot(results: dict, path: Path) -> None:
     plt.close(fig)
 
 
+TARGET_TRAIN_S_AT_500 = 120
+TARGET_LONG_RATIO = 1.5
+CHECKPOINTS = ("1", "10", "100", "500")
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a and b else "–"
+
+
+def growth_section(growth: dict) -> str:
+    """Cost growth: training and turn latency by knowledge-base size, one long conversation."""
+    sizes, long = growth.get("sizes", {}), growth.get("long", {})
+    lines = [GROWTH_HEADING, "",
+             f"Measured by `make bench` on {growth.get('date', '?')}, in one run. Sizes beyond the "
+             "real 52 entries add CLINC150 intents as entries of 15 examples "
+             "(bot/training/bench/growth_load.py). *Before*: scikit-learn's fit "
+             "(`fast_fit: false`) under plain `rasa train`, and the whole session read back at "
+             "every turn (`TRACKER_WINDOW_TURNS=0`); *after*: what `make train` and `make run` "
+             "do now.", "",
+             "| entries | examples | training before (s) | training after (s) | before / after "
+             "| turn latency, median of 30 (ms) | peak RSS, Rasa (MiB) |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for size, e in sizes.items():
+        before, after = e.get("train_s_before"), e.get("train_s_after")
+        lines.append(f"| {size} | {e.get('examples', '–')} | {_fmt(before) if before else '–'} "
+                     f"| {_fmt(after) if after else '–'} | {_ratio(before, after)} "
+                     f"| {_fmt(e.get('turn_ms', 0), 1)} | {e.get('rss_rasa_mib', '–')} |")
+    separate = [f"{size} entries before: trained alone after the run, at {e[key]}"
+                for size, e in sizes.items() for key in ("before_run_separately",) if key in e]
+    if separate:
+        lines += ["", "(" + "; ".join(separate) + ": over a quarter of an hour, too long for "
+                  "the bench itself.)"]
+    first = next(iter(sizes.values()), {})
+    acc = [(w, first.get(f"accuracy_{w}")) for w in ("before", "after")]
+    acc_text = ", ".join(f"{w} {a['in_scope_correct']:.1f} % in scope right, "
+                         f"{a['oos_declined']:.1f} % out of scope declined"
+                         for w, a in acc if a)
+    if acc_text:
+        lines += ["", "Held-out accuracy of the 52-entry model (`make eval`'s measure): "
+                  f"{acc_text}."]
+    if long:
+        lines += ["", "One conversation of 500 turns (52 entries), latency at turn t (ms, median "
+                  "of the turns around t; turn 1: median of five new conversations):", "",
+                  "| | " + " | ".join(f"turn {c}" for c in CHECKPOINTS)
+                  + " | turn 500 / turn 10 | peak RSS, Rasa (MiB) |",
+                  "|---|" + "---:|" * (len(CHECKPOINTS) + 2)]
+        for when in ("before", "after"):
+            run = long.get(when)
+            if not run:
+                continue
+            at = run["latency_ms"]
+            lines.append(f"| {when} | " + " | ".join(_fmt(at.get(c, 0), 1) for c in CHECKPOINTS)
+                         + f" | {run['ratio_last_to_10']:.2f}x | {run['rss_rasa_mib']} |")
+        if long.get("before") and long.get("after"):
+            b, a = long["before"]["latency_ms"]["500"], long["after"]["latency_ms"]["500"]
+            lines.append(f"\nTurn 500, before / after: {b / a:.1f}x.")
+    lines += ["", "Targets:", ""]
+    after_500 = sizes.get("500", {}).get("train_s_after")
+    if after_500:
+        met = "met" if after_500 <= TARGET_TRAIN_S_AT_500 else "MISSED"
+        lines.append(f"- training 500 entries: {after_500:.0f} s (target <= "
+                     f"{TARGET_TRAIN_S_AT_500}: {met}).")
+    if long.get("after"):
+        ratio = long["after"]["ratio_last_to_10"]
+        met = "met" if ratio <= TARGET_LONG_RATIO else "MISSED"
+        lines.append(f"- turn 500 / turn 10 of one conversation: {ratio:.2f}x (target <= "
+                     f"{TARGET_LONG_RATIO}: {met}).")
+    lines += ["", "![training time by size, turn latency along a conversation](growth.png)", ""]
+    return "\n".join(lines)
+
+
+def growth_plot(growth: dict, path: Path) -> None:
+    """Training seconds by size (before, after) and latency by turn (before, after) (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    sizes = growth.get("sizes", {})
+    for when, style in (("before", "o--"), ("after", "o-")):
+        points = [(int(s), e[f"train_s_{when}"]) for s, e in sizes.items()
+                  if e.get(f"train_s_{when}")]
+        if points:
+            left.plot(*zip(*points, strict=True), style, label=when)
+    left.axhline(TARGET_TRAIN_S_AT_500, color="grey", linestyle=":", linewidth=1)
+    left.set_xlabel("knowledge entries")
+    left.set_title("training time (s)")
+    left.legend()
+    for when, run in growth.get("long", {}).items():
+        values = run.get("all_ms") or []
+        if values:
+            window = 9
+            smooth = [statistics.median(values[max(0, i - window):i + window + 1])
+                      for i in range(len(values))]
+            right.plot(range(1, len(values) + 1), smooth, label=when)
+    right.set_xlabel("turn of one conversation")
+    right.set_title("turn latency (ms, running median)")
+    right.legend()
+    fig.suptitle(f"make bench, cost growth, {growth.get('date', '')}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def hand_written_notes(existing: str) -> str:
     """The people-written part of a performance.md: from `NOTES_HEADING` to the end, or ''."""
     at = existing.find(NOTES_HEADING)
@@ -155,15 +261,41 @@ def markdown(results: dict, notes: str = "") -> str:
              INTRO.format(date=results["date"], cpus=results["cpus"], seconds=MAX_SECONDS), "",
              table(results), "", verdict(results), "",
              "![messages per second and p95 latency](bench.png)", ""]
+    if results.get("growth"):
+        parts += [growth_section(results["growth"]), ""]
     return "\n".join([*parts, notes] if notes else parts)
+
+
+GROWTH_HEADING = "### Cost growth"
+
+
+def write_growth_docs(growth: dict, docs: Path) -> str:
+    """Only the cost-growth section of docs/performance.md (and docs/growth.png), the rest of
+    the page kept as it is (`python -m bot bench --growth`); return the section."""
+    page = docs / "performance.md"
+    text = page.read_text("utf-8") if page.exists() else ""
+    section = growth_section(growth)
+    end = text.find(NOTES_HEADING)
+    end = len(text) if end < 0 else end
+    start = text.find(GROWTH_HEADING)
+    start = end if start < 0 or start > end else start
+    docs.mkdir(parents=True, exist_ok=True)
+    growth_plot(growth, docs / "growth.png")
+    page.write_text(text[:start] + section + "\n" + text[end:], "utf-8")
+    return section
 
 
 def write_docs(results: dict, docs: Path) -> str:
     """Rewrite docs/performance.md and docs/bench.png, keeping the notes; return the text."""
+    if not any("levels" in c for c in results.get("configs", {}).values()):
+        # Only the cost-growth section was run: the load-test figures on the page stay.
+        return write_growth_docs(results["growth"], docs) if results.get("growth") else ""
     page = docs / "performance.md"
     notes = hand_written_notes(page.read_text("utf-8")) if page.exists() else ""
     docs.mkdir(parents=True, exist_ok=True)
     plot(results, docs / "bench.png")
+    if results.get("growth"):
+        growth_plot(results["growth"], docs / "growth.png")
     text = markdown(results, notes)
     page.write_text(text, "utf-8")
     return text
