@@ -101,3 +101,19 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def ping(engine: Engine) -> None:
+    """`SELECT 1`, raising if the database does not answer (readiness checks).
+
+    A pooled connection the database dropped while it was away fails once although the
+    database is back; SQLAlchemy then throws the pool's old connections out, so a second try
+    on a new connection says whether it is."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))

@@ -102,21 +102,9 @@ async def _conversation_store(agent: Any) -> Check:
     engine = getattr(store, "engine", None)
     if engine is None:
         return True, type(store).__name__
-    import sqlalchemy as sa
+    from bot.appdb.engine import ping
 
-    def ping() -> None:
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except sa.exc.DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-            # A pooled connection the database dropped while it was away: SQLAlchemy has
-            # thrown the pool's old connections out, so a second try says whether it is back.
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-
-    await _in_thread(ping)
+    await _in_thread(lambda: ping(engine))
     return True, "ok"
 
 

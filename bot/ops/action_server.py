@@ -155,20 +155,9 @@ async def readiness() -> dict[str, tuple[bool, str]]:
 
 
 def _database() -> None:
-    import sqlalchemy as sa
+    from bot.appdb.engine import get_engine, ping
 
-    from bot.appdb.engine import get_engine
-
-    engine = get_engine()
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.DBAPIError as error:
-        if not error.connection_invalidated:
-            raise
-        # A pooled connection dropped while the database was away: once more, on a new one.
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+    ping(get_engine())
 
 
 def _knowledge() -> None:

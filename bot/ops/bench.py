@@ -36,6 +36,7 @@ from bot.settings.paths import ROOT
 from bot.training.bench.load import LEVELS, MAX_MESSAGES, MAX_SECONDS, WARMUP_MESSAGES, drive
 from bot.training.bench.memory import PeakMemory
 from bot.training.bench.render import write_docs
+from bot.training.bench.runs import accuracy, train
 
 BENCH_DIR = ROOT / "var" / "bench"
 DOCS = ROOT / "docs"
@@ -50,38 +51,6 @@ def stock_config() -> dict:
     config = yaml.safe_load(path.read_text("utf-8"))
     config["assistant_id"] = "customs-assistant-stock"
     return config
-
-
-# --- training ---------------------------------------------------------------------------------
-
-def train(name: str, config: Path, build: Any, out: Path) -> tuple[Path, float]:
-    """Train one configuration from scratch; return the model and the seconds it took."""
-    from bot.training.trainer import rasa_env, rasa_train_command
-
-    out.mkdir(parents=True, exist_ok=True)
-    model = out / f"{name}.tar.gz"
-    model.unlink(missing_ok=True)
-    cmd = rasa_train_command(build, out, name, config=config, force=True)
-    log = out / f"train-{name}.log"
-    started = time.monotonic()
-    with open(log, "wb") as output:
-        result = subprocess.run(cmd, cwd=ROOT, env=rasa_env(), stdout=output,
-                                stderr=subprocess.STDOUT)
-    seconds = time.monotonic() - started
-    if result.returncode != 0 or not model.exists():
-        raise RuntimeError(f"training {name} failed: see {log}")
-    return model, seconds
-
-
-def accuracy(model: Path, config: Path) -> dict[str, float]:
-    """Held-out accuracy as `make eval` computes it (in a child process: it loads TensorFlow)."""
-    from bot.training.trainer import rasa_env
-
-    out = subprocess.run([sys.executable, "-m", "bot.training.bench.accuracy", str(model),
-                          str(config)], cwd=ROOT, env=rasa_env(), capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"accuracy of {model.name} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # --- stacks -----------------------------------------------------------------------------------
@@ -177,7 +146,7 @@ def understanding_cost() -> int:
     from bot.training import trainer
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    model, _ = train("ours", CONFIG_FILE, trainer.build(), BENCH_DIR / "models")
+    model, _ = train(trainer.build(), "ours", BENCH_DIR / "models", CONFIG_FILE)
     figures = {name: run_stack(name, model, extra) for name, extra in (
         ("without", {"CUSTOMS_UNDERSTANDING": "off"}), ("with", {}))}
     (BENCH_DIR / "understanding.json").write_text(json.dumps(figures, indent=2), "utf-8")
@@ -237,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     models = {}
     for name, config in (("ours", CONFIG_FILE), ("stock", stock_path)):
         print(f"Training {name} ({config.name})...", flush=True)
-        models[name], seconds = train(name, config, build, BENCH_DIR / "models")
+        models[name], seconds = train(build, name, BENCH_DIR / "models", config)
         print(f"  {name}: {seconds:.0f}s", flush=True)
         results["configs"][name] = {"train_s": round(seconds, 1),
                                     "accuracy": accuracy(models[name], config)}

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,12 +27,12 @@ from typing import Any
 import yaml
 
 from bot.settings.paths import CONFIG_FILE, ROOT
+from bot.training.bench.runs import accuracy, train
 
 BENCH_DIR = ROOT / "var" / "bench"
 DOCS = ROOT / "docs"
 SIZES = (52, 200, 500)
 SHORT_TURNS = 30
-TRAIN_TIMEOUT = 3600
 
 
 def before_config(out: Path) -> Path:
@@ -46,38 +45,8 @@ def before_config(out: Path) -> Path:
     return out
 
 
-def train(build: Any, name: str, out: Path, config: Path, before: bool) -> tuple[Path, float]:
-    """Train from scratch; the seconds it took. `before`: plain `rasa train`."""
-    from bot.training.trainer import rasa_env, rasa_train_command
-
-    out.mkdir(parents=True, exist_ok=True)
-    model = out / f"{name}.tar.gz"
-    model.unlink(missing_ok=True)
-    cmd = rasa_train_command(build, out, name, config=config, force=True)
-    if before:
-        cmd[2] = "rasa"
-    log = out / f"train-{name}.log"
-    started = time.monotonic()
-    with open(log, "wb") as output:
-        result = subprocess.run(cmd, cwd=ROOT, env=rasa_env(), stdout=output,
-                                stderr=subprocess.STDOUT, timeout=TRAIN_TIMEOUT)
-    seconds = time.monotonic() - started
-    if result.returncode != 0 or not model.exists():
-        raise RuntimeError(f"training {name} failed: see {log}")
-    return model, seconds
 
 
-def accuracy(model: Path, config: Path) -> dict[str, float]:
-    """Held-out accuracy as `make eval` computes it, in a child process (it loads TensorFlow)."""
-    import json
-
-    from bot.training.trainer import rasa_env
-
-    out = subprocess.run([sys.executable, "-m", "bot.training.bench.accuracy", str(model),
-                          str(config)], cwd=ROOT, env=rasa_env(), capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"accuracy of {model.name} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def serve(name: str, model: Path, home: Path, extra_env: dict[str, str], work: Any) -> dict:
@@ -131,7 +100,7 @@ def run(bench_dir: Path, before_sizes: tuple[int, ...] = (52, 200)) -> dict:
             print(f"  training {size} entries, {when}...", flush=True)
             config = CONFIG_FILE if when == "after" else old_config
             model, seconds = train(build, f"{size}-{when}", out / "models", config,
-                                   before=when == "before")
+                                   stock=when == "before")
             entry[f"train_s_{when}"] = round(seconds, 1)
             print(f"    {seconds:.0f} s", flush=True)
             if size == SIZES[0]:
