@@ -150,3 +150,13 @@ def test_trying_wordings_records_no_vote(trained_model, app_db, capsys):
                     model=trained_model) == 0
     assert "Thank" in capsys.readouterr().out  # the vote was taken, in the scratch database
     assert vote_counts() == {}
+
+
+def test_a_broken_knowledge_file_is_reported_with_its_line_and_nothing_is_asked(
+        private_knowledge, capsys):
+    with open(private_knowledge / "duties.yml", "a", encoding="utf-8") as f:
+        f.write("\n  - id: [broken\n")
+    assert ask.main(["how do i get a tpin"]) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"duties\.yml:\d+: error: YAML syntax error", out)
+    assert "run `make validate`" in out and "The bot would" not in out
