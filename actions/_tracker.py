@@ -1,5 +1,5 @@
-"""What the actions read from a tracker, one way each: the latest intent, the latest text, the
-intent of a stored user event."""
+"""What the actions read from a tracker, one way each: the latest intent, the latest text (as
+typed and as read), the intent of a stored user event."""
 
 from __future__ import annotations
 
@@ -31,3 +31,11 @@ def person(tracker: Tracker) -> str:
     from bot.channels.identity import person_of
 
     return person_of(tracker.sender_id, (tracker.latest_message or {}).get("metadata"))
+
+
+def latest_reading(tracker: Tracker) -> str:
+    """The latest message as the model read it: SMS spelling expanded ("ok thank u" -> "ok
+    thank you", bot.understanding), else as typed."""
+    notes = (tracker.latest_message or {}).get("understanding") or {}
+    normalised = notes.get("normalised") if isinstance(notes, dict) else None
+    return normalised if isinstance(normalised, str) and normalised else latest_text(tracker)

@@ -22,8 +22,14 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._tracker import latest_intent, latest_text, person
-from actions.interruptions import interruption, respond
+from actions._tracker import latest_intent, latest_reading, latest_text, person
+from actions.interruptions import (
+    interruption,
+    is_pause,
+    knowledge_entry,
+    looks_like_gibberish,
+    respond,
+)
 from bot.appdb.tickets import TicketLimitReached, create_ticket, post_webhook, transcript
 from bot.metrics import registry as metrics
 from bot.names import (
@@ -34,32 +40,47 @@ from bot.names import (
     HANDOVER_QUESTION,
     START_HANDOVER_ACTION,
     STOP,
+    STOP_NOTIFICATIONS,
     VALIDATE_HANDOVER_FORM,
 )
 from bot.privacy import MASK
 from bot.understanding.clauses import asks
+from bot.understanding.spelling import abbreviations
 
 logger = logging.getLogger(__name__)
 
 REQUESTED_SLOT = "requested_slot"
 MAX_TEXT = 1000
+# Never an answer, whatever the slot: "stop" ends the form, "stop notifications" the updates.
+LEAVES = frozenset({STOP, STOP_NOTIFICATIONS})
 
 # Zambian numbers: 0 + 9 digits (mobile 07x/09x, landline 02x), or +260 / 260 + the same 9.
 _PHONE = re.compile(r"(?<![\d+])(?:\+?260|0)([279]\d{8})(?!\d)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 _NAME = re.compile(r"[^\W\d_][^\W\d_ .'\-]*(?:[ .'\-]+[^\W\d_]+)*\.?")
+_GREETING_LEAD = re.compile(r"^(?:hello|hi|hie|hey|good (?:morning|afternoon|evening)|dear)"
+                            r"\b[\s,.!]*", re.IGNORECASE)  # "hi, my name is Mary Banda"
 _NAME_LEADS = re.compile(r"^(?:my name is|my names are|name is|name:|i am|i'm|im|it's|its|"
-                         r"this is|call me)\s+", re.IGNORECASE)
+                         r"it is|this is|call me)\s+", re.IGNORECASE)
 # Replies that are not names, whatever the classifier made of them.
 _NOT_NAMES = {"yes", "no", "ok", "okay", "hi", "hello", "hey", "bye", "goodbye", "thanks",
               "thank you", "stop", "cancel", "help", "person", "a person", "human", "agent",
               "nothing", "none", "why", "what", "no thanks"}
+# Words no name has: a support question typed as the name ("goods stuck at the border", "my
+# refund is late") is not stored as the name.
 _NOT_NAME_WORDS = {"person", "human", "agent", "talk", "speak", "customs", "duty", "tpin",
-                   "declaration", "want", "need", "please", "help"}
-# A reply made only of these words is a greeting or thanks ("hello there", "ok thanks sir").
+                   "declaration", "want", "need", "please", "help", "my", "the", "is", "are",
+                   "was", "am", "have", "has", "not", "with", "for", "about", "at", "on", "of",
+                   "why", "how", "what", "where", "when", "can", "does", "did", "me", "you",
+                   "your", "it", "this", "that", "goods", "stuck", "border", "problem", "refund",
+                   "payment", "paid", "pay", "import", "export", "clearance", "car"}
+# A reply made only of these words (as the model read it: "ok thank u" is "ok thank you") is a
+# greeting, thanks or a sound, not a name ("hello there", "ok thanks sir", "hmm").
 _CHAT_WORDS = {"hello", "hi", "hie", "hey", "there", "good", "morning", "afternoon", "evening",
                "day", "thanks", "thank", "you", "ok", "okay", "sir", "madam", "bye", "yes", "no",
-               "dear", "team", "much", "a", "lot", "so", "cheers"}
+               "dear", "team", "much", "a", "lot", "so", "cheers", "very", "sure", "alright",
+               "fine", "great", "nice", "cool", "noted", "yeah", "yep", "hmm", "hmmm", "mmm",
+               "ah", "oh", "eh", "um", "lol", "please"}
 
 
 def find_contact(text: str) -> tuple[str, str] | None:
@@ -84,7 +105,7 @@ def clean_name(text: str) -> str | None:
     """The person's name from a reply like "my name is Mary Banda"; None if it is not a name."""
     if not isinstance(text, str):
         return None
-    name = _NAME_LEADS.sub("", " ".join(text.split())).strip(" ,.!")
+    name = _NAME_LEADS.sub("", _GREETING_LEAD.sub("", " ".join(text.split()))).strip(" ,.!")
     if not 2 <= len(name) <= 80 or not _NAME.fullmatch(name):
         return None
     words = name.lower().split()
@@ -103,13 +124,27 @@ def clean_question(text: str) -> str | None:
     return question[:MAX_TEXT]
 
 
-def is_plain_answer(slot: str, text: str) -> bool:
-    """A contact where a contact is asked, a name (not a question) where a name is asked:
-    taken as the answer whatever the model made of it ("call me on 0977 123 456")."""
+def is_chat(reading: str) -> bool:
+    """Only greeting, thanks and yes/no words ("ok thank u", "hello there"), SMS spellings
+    read as the words they stand for."""
+    table = abbreviations()
+    words = {w for typed in re.findall(r"[a-z']+", reading.lower())
+             for w in table.get(typed, typed).split()}
+    return bool(words) and words <= _CHAT_WORDS
+
+
+def is_plain_answer(slot: str, tracker: Tracker) -> bool:
+    """A contact where a contact is asked, a name where a name is asked: taken as the answer
+    whatever the model made of it ("call me on 0977 123 456", "Chanda Mulenga" read as a
+    greeting). Not a name: a question, keyboard mashing, "just a minute", or what the model
+    reads as a knowledge question ("vat rate": the model reads no name as one)."""
+    text = latest_text(tracker)
     if slot == HANDOVER_CONTACT:
         return find_contact(text) is not None
     if slot == HANDOVER_NAME:
-        return clean_name(text) is not None and not asks(text)
+        return (clean_name(text) is not None and not asks(text) and not knowledge_entry(tracker)
+                and not looks_like_gibberish(text) and not is_pause(text)
+                and not is_chat(latest_reading(tracker)))
     return False
 
 
@@ -127,10 +162,9 @@ class ValidateHandoverForm(FormValidationAction):
 
     def _answer_for(self, slot: str, dispatcher: CollectingDispatcher,
                     tracker: Tracker) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED_SLOT) != slot or latest_intent(tracker) == STOP:
-            return {}
-        text = latest_text(tracker)
-        kind = None if is_plain_answer(slot, text) else interruption(tracker, slot)
+        if tracker.get_slot(REQUESTED_SLOT) != slot or latest_intent(tracker) in LEAVES:
+            return {}  # rejected: the intent's own rule runs (data/support/rules.yml)
+        kind = None if is_plain_answer(slot, tracker) else interruption(tracker, slot)
         if kind is not None:
             # Not an answer: say what fits, keep the slot empty, and the form asks again.
             respond(kind, dispatcher, tracker, _kb())
@@ -157,6 +191,8 @@ class ValidateHandoverForm(FormValidationAction):
         if value is None:
             return {HANDOVER_NAME: None}  # an interruption, already answered
         name = clean_name(value)
+        if name is not None and is_chat(latest_reading(tracker)):
+            name = None  # "ok thank u"
         if name is None:
             dispatcher.utter_message(text=_kb().message("handoff_invalid_name"))
         return {HANDOVER_NAME: name}

@@ -5,13 +5,16 @@ in between. None of them is ever stored as the answer:
 - a knowledge question ("what is the VAT rate?") is answered, then the form asks again (but a
   question typed as the hand-over question is that question);
 - a message in another language, an income-tax question, a TPIN where none was asked, a short
-  greeting, thanks or yes/no: a short note, then the form asks again;
-- "stop", "never mind", "cancel" are the stop intent: the form's stop rule ends it.
+  greeting, thanks or yes/no, "wait, let me find it", keyboard mashing where a name or a
+  question is asked: a short note, then the form asks again;
+- "stop", "never mind", "cancel" are the stop intent: the form's stop rule ends it (inside a
+  form, "forget it, I'll go to the office" too: bot.understanding.forms).
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -39,6 +42,8 @@ from bot.names import (
     THANK,
 )
 from bot.understanding import enabled as understanding_enabled
+from bot.understanding import lexicon, spelling
+from bot.understanding.clauses import asks
 
 # Messages that are about the conversation, not an answer: a note, then the question again.
 NOT_ANSWERS = frozenset({GREET, THANK, GOODBYE, AFFIRM, DENY, BOT_CHALLENGE, ASK_CAPABILITIES,
@@ -50,6 +55,19 @@ TPIN_SLOTS = frozenset({DECLARATION_REFERENCE, DECLARATION_TPIN})
 # Slots whose own check already refuses greetings and yes/no, with a reason that fits (and
 # whose real answers are short: "Chanda Mulenga", "chanda@example.com").
 SELF_CHECKED_SLOTS = frozenset({HANDOVER_NAME, HANDOVER_CONTACT})
+# Slots answered in words: keyboard mashing ("asdfgh", "qwe rty", "jjjjj") is not an answer.
+TEXT_SLOTS = frozenset({HANDOVER_NAME, HANDOVER_QUESTION})
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_VOWELS = frozenset("aeiouy")
+_CONSONANT_RUN = re.compile(r"[^aeiouy']{5}")  # "Nkhwazi" has four; "sdfghjk" seven
+_REPEATED = re.compile(r"(.)\1\1")
+# "hold on, let me look for the reference": the person is finding the answer, not asking (a
+# knowledge entry the model reads in it, "reference number", is not what they want).
+_PAUSE = re.compile(
+    r"^\W*(?:(?:ok|okay|sorry|please|no)\W+)?(?:hold on|hang on|wait|let me|give me|"
+    r"(?:just )?(?:a|one) (?:moment|minute|min|sec|second)|i am (?:checking|looking|searching)|"
+    r"i'm (?:checking|looking|searching)|am (?:checking|looking|searching))\b",
+    re.IGNORECASE)
 _TPIN = re.compile(r"(?<!\d)[1-9](?:[\s\-]*\d){9}(?!\d)")
 _TPIN_WORDS = {"my", "tpin", "is", "its", "it's", "the", "number", "here", "this", "it"}
 
@@ -72,13 +90,56 @@ def is_a_tpin(text: str) -> bool:
     return len([w for w in re.findall(r"[a-z']+", rest) if w not in _TPIN_WORDS]) <= 1
 
 
+@lru_cache(maxsize=1)
+def is_pause(text: str) -> bool:
+    """"wait, let me find it", "just a minute": not an answer, and not a question either
+    ("let me know the VAT rate" asks)."""
+    return bool(_PAUSE.search(text)) and not any(
+        asks(part) for part in re.split(r"[,.;:!]+\s*", text))
+
+
+def _known_words() -> frozenset[str]:
+    """English words and SMS spellings: never keyboard mashing ("hmm", "pls", "thx")."""
+    try:
+        english = lexicon.english_words()
+    except Exception:  # the encoder package is missing: only the SMS spellings
+        english = frozenset()
+    return english | frozenset(spelling.abbreviations())
+
+
+def _on_one_row(word: str) -> bool:
+    return any(word in row or word in row[::-1] for row in _KEYBOARD_ROWS)
+
+
+def _mashed(word: str, known: frozenset[str]) -> bool:
+    """One word that no one would type as a word: three same letters, no vowel, five
+    consonants in a row, or four keys along one keyboard row."""
+    if len(word) < 3 or word in known:
+        return False
+    return bool(_REPEATED.search(word) or not _VOWELS & set(word)
+                or _CONSONANT_RUN.search(word) or (len(word) >= 4 and _on_one_row(word)))
+
+
+def looks_like_gibberish(text: str) -> bool:
+    """Keyboard mashing: at least half of the words of three letters or more are mashed, or
+    every one runs along a keyboard row ("qwe rty"). Names pass: "Mwape Nkhoma", "Ng'andu"."""
+    words = [w for w in lexicon.words(text) if len(w) >= 3]
+    if not words:
+        return False
+    known = _known_words()
+    if 2 * sum(_mashed(w, known) for w in words) >= len(words):
+        return True
+    return all(w not in known and _on_one_row(w) for w in words)
+
+
 def interruption(tracker: Tracker, slot: str) -> str | None:
     """Why the latest message is not an answer to the form's question, or None if it may be.
 
     "knowledge": a knowledge question (where the slot is not itself a free question);
     "language": another language; "domestic_tax": an income-tax question;
-    "tpin": a TPIN where none was asked; "not_answer": a short greeting, thanks or yes/no where
-    the slot's own check would not catch it (a name's check does, with its own reason)."""
+    "tpin": a TPIN where none was asked; "not_answer": "wait, let me find it", keyboard mashing
+    where words are asked, or a short greeting, thanks or yes/no where the slot's own check
+    would not catch it (a name's check does, with its own reason)."""
     if not understanding_enabled():
         return None
     intent = latest_intent(tracker)
@@ -91,8 +152,12 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
     # entry, but it is a TPIN typed where none was asked, not a question.
     if slot not in TPIN_SLOTS and is_a_tpin(text):
         return "tpin"
+    if is_pause(text):
+        return "not_answer"
     if knowledge_entry(tracker) and slot not in FREE_TEXT_SLOTS:
         return "knowledge"
+    if slot in TEXT_SLOTS and looks_like_gibberish(text):
+        return "not_answer"
     if slot not in SELF_CHECKED_SLOTS and is_short_chat(tracker):
         return "not_answer"
     return None

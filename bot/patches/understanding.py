@@ -47,7 +47,7 @@ async def _parse_message(self: Any, message: Any, tracker: Any = None,
     from rasa.core.channels.channel import UserMessage
 
     from bot.patches import ORIGINALS
-    from bot.understanding import build, enabled
+    from bot.understanding import build, enabled, forms
 
     original = ORIGINALS["MessageProcessor.parse_message"]
     text = message.text
@@ -62,7 +62,12 @@ async def _parse_message(self: Any, message: Any, tracker: Any = None,
 
     in_form = bool(tracker is not None and tracker.active_loop_name)
     context = build.context_for(previous_entry(tracker), in_form)
-    return await build.current()(text, parse, context)
+    result = await build.current()(text, parse, context)
+    if in_form:
+        # "forget it, I'll go to the office": leave the form (bot.understanding.forms).
+        reading = (result.get("understanding") or {}).get("normalised") or text
+        result = await forms.leaving(result, reading, parse)
+    return result
 
 
 def install() -> None:

@@ -336,7 +336,7 @@ def test_masked_tpin_from_an_earlier_turn_counts_as_not_given():
     assert texts == []
 
 
-@pytest.mark.parametrize("intent", ["greet", "stop", "request_human"])
+@pytest.mark.parametrize("intent", ["greet", "stop", "request_human", "stop_notifications"])
 def test_other_intents_are_ignored_without_error(intent):
     events, texts, _ = validate("what documents do I need for an import?", intent=intent,
                                 requested="declaration_reference")
@@ -354,6 +354,27 @@ def test_a_knowledge_question_inside_the_form_is_answered_and_the_question_asked
                                 if requested == "declaration_tpin" else None)
     assert events == [SlotSet(requested, None)]
     assert texts == [answer_text(KB, "documents_required_for_import"),
+                     KB.message("form_resume")]
+
+
+@pytest.mark.parametrize("text", ["hold on, let me look for the reference",
+                                  "wait i'm checking with my agent", "just a moment please"])
+def test_a_pause_inside_the_form_is_not_answered_as_a_knowledge_question(text):
+    # The model reads "reference" as the reference-format entry: the person is finding it.
+    events, texts, _ = validate(text, intent="kb_declaration_reference_format",
+                                requested="declaration_reference")
+    assert events == [SlotSet("declaration_reference", None)]
+    assert texts == [KB.message("form_not_an_answer")]
+
+
+def test_a_question_after_a_pause_is_still_answered():
+    from bot.content.answers import answer_text
+
+    events, texts, _ = validate("wait, where do i find the reference?",
+                                intent="kb_declaration_reference_format",
+                                requested="declaration_reference")
+    assert events == [SlotSet("declaration_reference", None)]
+    assert texts == [answer_text(KB, "declaration_reference_format"),
                      KB.message("form_resume")]
 
 

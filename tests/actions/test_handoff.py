@@ -67,6 +67,10 @@ def test_contact_formats(text, expected):
     ("my name is John Phiri", "John Phiri"),
     ("I'm Chanda", "Chanda"),
     ("Nalwamba Mwila-Tembo", "Nalwamba Mwila-Tembo"),
+    ("hi, my name is Bupe Mwaba", "Bupe Mwaba"),
+    ("Good morning. I am Luyando", "Luyando"),
+    ("hello there", None),
+    ("goods stuck at chirundu", None),
     ("yes", None),
     ("I want to talk to a person", None),
     ("0977123456", None),
@@ -83,8 +87,10 @@ def test_question_needs_a_few_words():
 
 
 def form_tracker(requested: str, text: str, intent: str = "nlu_fallback",
-                 slots: dict | None = None) -> Tracker:
+                 slots: dict | None = None, normalised: str | None = None) -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    if normalised is not None:  # how bot.understanding read it (SMS spelling expanded)
+        latest["understanding"] = {"normalised": normalised}
     all_slots = {"requested_slot": requested, "handover_name": None, "handover_question": None,
                  "handover_contact": None, **(slots or {})}
     return Tracker("conv-1", all_slots, latest, [], False, None,
@@ -132,6 +138,68 @@ def test_stop_extracts_nothing_so_the_stop_rule_cancels():
     events = ActionCancelHandover().run(dispatcher, form_tracker("handover_name", "stop"), {})
     assert ActiveLoop(None) in events
     assert list_tickets() == []
+
+
+@pytest.mark.parametrize("slot", ["handover_name", "handover_question"])
+@pytest.mark.parametrize("text", ["asdfghjkl", "qwe rty", "jjjjjjj", "sdkfjh lkjh", "zxcvb"])
+def test_keyboard_mashing_is_not_a_name_nor_a_question(slot, text):
+    slots, messages = run_form(form_tracker(slot, text, intent="out_of_scope"))
+    assert slots[slot] is None
+    assert [m["text"] for m in messages] == [kb().message("form_not_an_answer")]
+
+
+@pytest.mark.parametrize("text, normalised", [
+    ("ok thank u", None), ("thnx", "thanks"), ("k thx", None), ("hmm", None),
+    ("okay sure", None),
+])
+def test_thanks_and_sounds_are_not_a_name_however_spelled(text, normalised):
+    slots, messages = run_form(form_tracker("handover_name", text, intent="thank",
+                                            normalised=normalised))
+    assert slots["handover_name"] is None
+    assert [m["text"] for m in messages] == [kb().message("handoff_invalid_name")]
+
+
+@pytest.mark.parametrize("name", [
+    "Chanda Mulenga", "Mwape Nkhoma", "Ng'andu", "Nchimunya", "Mrs Phiri", "Hope",
+    "Precious Zulu", "Goodwell Mubanga", "Nkhwazi Mwansa", "Yui Tanaka",
+])
+@pytest.mark.parametrize("intent", ["greet", "out_of_scope", "nlu_fallback"])
+def test_names_are_taken_whatever_chat_intent_the_model_reads(name, intent):
+    # The model reads names as greetings or out of scope: never as a knowledge question.
+    slots, messages = run_form(form_tracker("handover_name", name, intent=intent))
+    assert slots["handover_name"] == name and messages == []
+
+
+@pytest.mark.parametrize("text", ["just a minute", "hold on", "one moment please"])
+def test_a_pause_is_not_a_name(text):
+    slots, messages = run_form(form_tracker("handover_name", text, intent="out_of_scope"))
+    assert slots["handover_name"] is None
+    assert [m["text"] for m in messages] == [kb().message("form_not_an_answer")]
+
+
+def test_a_name_shaped_knowledge_question_is_answered_not_stored():
+    from bot.content.answers import answer_text
+
+    slots, messages = run_form(form_tracker("handover_name", "vat rate",
+                                            intent="kb_import_vat_rate"))
+    assert slots["handover_name"] is None
+    assert [m["text"] for m in messages] == [answer_text(kb(), "import_vat_rate"),
+                                             kb().message("form_resume")]
+
+
+@pytest.mark.parametrize("text", ["goods stuck at chirundu", "my refund is late",
+                                  "why is it red", "payment not reflecting"])
+def test_a_support_question_typed_as_the_name_is_not_stored(text):
+    slots, messages = run_form(form_tracker("handover_name", text))
+    assert slots["handover_name"] is None
+    assert [m["text"] for m in messages] == [kb().message("handoff_invalid_name")]
+
+
+@pytest.mark.parametrize("slot", ["handover_name", "handover_question", "handover_contact"])
+def test_stop_notifications_is_never_stored_so_its_rule_runs(slot):
+    slots, messages = run_form(form_tracker(slot, "stop notifications",
+                                            intent="stop_notifications"))
+    assert slot not in slots and messages == []
 
 
 def ticket_tracker(contact: str, events: list[dict] | None = None) -> Tracker:

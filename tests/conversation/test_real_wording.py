@@ -85,8 +85,8 @@ def test_a_question_inside_the_handover_form_is_answered_and_the_form_asks_again
     said = texts(bot_server.send(s, "what is the vat rate on imports"))
     assert answer(kb, "import_vat_rate") in said
     assert said[-1] == kb.message("handoff_ask_name")
-    # Thanks, a greeting or a TPIN are never taken as the name.
-    for not_a_name in ("thanks", "hello", "1002003004"):
+    # Thanks (however spelled), a greeting, a TPIN or keyboard mashing are never the name.
+    for not_a_name in ("thanks", "hello", "1002003004", "ok thank u", "hjkhjkhjk", "qwe rty"):
         said = texts(bot_server.send(s, not_a_name))
         assert said[-1] == kb.message("handoff_ask_name"), not_a_name
     said = texts(bot_server.send(s, "Mary Banda"))
@@ -102,8 +102,45 @@ def test_a_question_inside_the_declaration_form_is_answered_and_the_form_asks_ag
     said = texts(bot_server.send(s, "how do i pay customs duty"))
     assert answer(kb, "how_to_pay_customs_duty") in said
     assert said[-1] == asked
+    # Finding the reference is not a question about references.
+    said = texts(bot_server.send(s, "hold on, let me find the reference number"))
+    assert answer(kb, "declaration_reference_format") not in said
+    assert said[-1] == asked
     said = texts(bot_server.send(s, "cancel"))
     assert asked not in said
+
+
+def test_a_name_the_model_reads_as_a_greeting_is_still_the_name(bot_server, kb):
+    s = sender()
+    bot_server.send(s, "/request_human")
+    said = texts(bot_server.send(s, "Namakau Inonge"))
+    assert said[-1] == kb.message("handoff_ask_question")
+
+
+@pytest.mark.parametrize(("start", "leave", "cancelled", "asked"), [
+    ("/request_human", "forget it, i'll just phone the office tomorrow",
+     "handoff_cancelled", "handoff_ask_name"),
+    ("/check_declaration_status", "never mind, i will ask my clearing agent",
+     "declaration_cancelled", None),
+])
+def test_never_mind_with_a_reason_leaves_the_form(bot_server, kb, start, leave, cancelled,
+                                                  asked):
+    s = sender()
+    question = texts(bot_server.send(s, start))[-1]
+    said = texts(bot_server.send(s, leave))
+    assert kb.message(cancelled) in said
+    assert question not in said
+    if asked:
+        assert question == kb.message(asked)
+
+
+@pytest.mark.parametrize("start", ["/request_human", "/check_declaration_status"])
+def test_stop_notifications_inside_a_form_ends_them_and_the_form_asks_again(bot_server, kb,
+                                                                            start):
+    s = sender()
+    question = texts(bot_server.send(s, start))[-1]
+    said = texts(bot_server.send(s, "stop notifications"))
+    assert said == [kb.message("notify_none_to_stop"), question]
 
 
 def test_another_language_is_told_the_bot_answers_in_english_and_never_starts_a_form(
