@@ -14,32 +14,33 @@ from typing import Any
 from bot.names import ANSWER_ACTION, INTENT_PREFIX
 
 logger = logging.getLogger(__name__)
-# A follow-up leans on an answer given at most this many user messages ago.
-CONTEXT_TURNS = 2
 
 
-def previous_entry(tracker: Any) -> str | None:
-    """The knowledge entry answered last, if within the latest CONTEXT_TURNS user messages."""
-    if tracker is None:
-        return None
+def recent_turns(tracker: Any) -> list[tuple[str, str | None]]:
+    """The session's latest user messages (at most CONTEXT_TURNS), oldest first, each with the
+    knowledge entry answered to it (the last of two; None when no entry was answered)."""
     from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 
+    from bot.understanding.context import CONTEXT_TURNS
+
+    turns: list[tuple[str, str | None]] = []
+    if tracker is None:
+        return turns
     answered = False
-    users = 0
     for event in reversed(tracker.events):
-        if isinstance(event, SessionStarted):
-            return None
+        if isinstance(event, SessionStarted) or len(turns) >= CONTEXT_TURNS:
+            break
         if isinstance(event, ActionExecuted) and event.action_name == ANSWER_ACTION:
             answered = True
         elif isinstance(event, UserUttered):
-            users += 1
-            if users > CONTEXT_TURNS:
-                return None
+            entry = None
             if answered:
                 compound = event.parse_data.get("compound") or []
                 name = compound[-1] if compound else (event.intent or {}).get("name") or ""
-                return name[len(INTENT_PREFIX):] if name.startswith(INTENT_PREFIX) else None
-    return None
+                entry = name[len(INTENT_PREFIX):] if name.startswith(INTENT_PREFIX) else None
+            turns.append((event.text or "", entry))
+            answered = False
+    return turns[::-1]
 
 
 async def _parse_message(self: Any, message: Any, tracker: Any = None,
@@ -61,7 +62,7 @@ async def _parse_message(self: Any, message: Any, tracker: Any = None,
         return await original(self, copy, tracker, only_output_properties)
 
     in_form = bool(tracker is not None and tracker.active_loop_name)
-    context = build.context_for(previous_entry(tracker), in_form)
+    context = build.context_from(recent_turns(tracker), in_form)
     result = await build.current()(text, parse, context)
     if in_form:
         # "forget it, I'll go to the office": leave the form (bot.understanding.forms).

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 from bot.content.live import get_knowledge
 from bot.settings.paths import DATA_DIR
 from bot.understanding import language, lexicon, spelling
-from bot.understanding.context import Context
+from bot.understanding.context import CONTEXT_TURNS, READING_EXAMPLES, Context
 from bot.understanding.pipeline import Understanding
 
 logger = logging.getLogger(__name__)
@@ -52,5 +53,16 @@ def context_for(previous_entry: str | None, in_form: bool = False) -> Context:
     entry = get_knowledge().entries.get(previous_entry)
     if entry is None:
         return Context(in_form=in_form)
+    wordings = (entry.question, *entry.examples[:READING_EXAMPLES])
     return Context(previous_entry=entry.id, previous_question=entry.question,
-                   related=tuple(entry.related), in_form=in_form)
+                   related=tuple(entry.related), in_form=in_form,
+                   previous_wordings=tuple(dict.fromkeys(wordings)))
+
+
+def context_from(turns: Sequence[tuple[str, str | None]], in_form: bool = False) -> Context:
+    """The context after the conversation's `turns` (message, entry answered to it or None;
+    oldest first): the entry answered last within the latest CONTEXT_TURNS messages."""
+    for _, entry in reversed(turns[-CONTEXT_TURNS:]):
+        if entry is not None:
+            return context_for(entry, in_form)
+    return Context(in_form=in_form)

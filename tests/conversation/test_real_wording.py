@@ -57,6 +57,23 @@ def test_a_follow_up_is_answered_with_the_previous_topic(bot_server, kb):
     assert texts(bot_server.send(s, "and excise duty?"))[0] == answer(kb, "excise_duty_goods")
 
 
+@pytest.mark.parametrize(("first", "entry", "follow_up", "meant"), [
+    # Almost nothing alone: the previous topic says which entry.
+    ("what taxes do i pay on an imported car", "import_motor_vehicle_duty",
+     "and if its a secondhand one", "used_vehicle_specific_duty"),
+    ("how do i pay customs duty", "how_to_pay_customs_duty",
+     "and if i miss the deadline", "late_payment_penalty"),
+    # A new question after an answer is answered as itself.
+    ("how do i register for a tpin", "how_to_register_tpin",
+     "what is the vat rate on imports", "import_vat_rate"),
+])
+def test_a_short_follow_up_gets_the_entry_it_means(bot_server, kb, first, entry, follow_up,
+                                                    meant):
+    s = sender()
+    assert texts(bot_server.send(s, first))[0] == answer(kb, entry)
+    assert texts(bot_server.send(s, follow_up))[0] == answer(kb, meant)
+
+
 def test_an_unclear_follow_up_asks_with_the_related_entries(bot_server, kb):
     s = sender()
     bot_server.send(s, "what is the vat rate on imported goods")
@@ -153,7 +170,23 @@ def test_another_language_is_told_the_bot_answers_in_english_and_never_starts_a_
     assert kb.message("handoff_ask_name") not in said
 
 
+@pytest.mark.parametrize("typed", [
+    "how do i file my annual income tax return",
+    "i sell hardware in chipata, do i charge my customers vat",
+    "output vat and input vat, how do i work out what i owe",
+])
 def test_domestic_tax_is_pointed_to_the_authority_not_answered_with_a_customs_entry(
-        bot_server, kb):
-    said = texts(bot_server.send(sender(), "how do i file my annual income tax return"))
+        bot_server, kb, typed):
+    said = texts(bot_server.send(sender(), typed))
     assert said == [kb.message("domestic_tax")]
+
+
+@pytest.mark.parametrize("typed", [
+    "road tax for my car",
+    "how much is road tax for a 10 tonne truck",
+    "Hello sir, my daughter has no passport yet and she travels in June. How long will it take?",
+])
+def test_another_agencys_business_is_declined_not_answered(bot_server, kb, typed):
+    said = texts(bot_server.send(sender(), typed))
+    assert said[0] in (kb.message("out_of_scope"), kb.message("clarify"))
+    assert not set(said) & {answer(kb, entry) for entry in kb.entries}
