@@ -4,8 +4,10 @@ knowledge/ that tests may edit."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The trainings of one test run share a training cache of their own (bot/nlu/warm_start.py,
+# vector_cache.py), never the checkout's build/cache.
+os.environ.setdefault("TRAINING_CACHE_DIR", tempfile.mkdtemp(prefix="customs-training-cache-"))
 
 
 def reachable(host: str, port: int) -> bool:

@@ -24,7 +24,8 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu import minilm
+from bot.nlu import minilm, vector_cache
+from bot.settings.paths import training_cache_dir
 
 
 @DefaultV1Recipe.register(
@@ -88,13 +89,25 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         with_text = [m for m in messages if isinstance(m.get(TEXT), str)]
         if not with_text:
             return messages
-        vectors = self.features([m.get(TEXT) for m in with_text])
-        for message, vector in zip(with_text, vectors, strict=True):
+        self._add(with_text, self.features([m.get(TEXT) for m in with_text]))
+        return messages
+
+    def _add(self, messages: list[Message], vectors: np.ndarray) -> None:
+        for message, vector in zip(messages, vectors, strict=True):
             message.add_features(Features(
                 vector[None, :], FEATURE_TYPE_SENTENCE, TEXT,
                 self._config[FEATURIZER_CLASS_ALIAS]))
-        return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
+        """As `process`, the vectors of examples an earlier training encoded taken from the
+        training cache (bot/nlu/vector_cache.py; exact for the int8 engine only, which
+        encodes one text at a time)."""
+        if self._config["engine"] != "int8":
+            self.process(training_data.training_examples)
+            return training_data
+        with_text = [m for m in training_data.training_examples if isinstance(m.get(TEXT), str)]
+        vectors = vector_cache.encode(
+            [m.get(TEXT) for m in with_text], lambda texts: self.model.encode(texts, 1),
+            training_cache_dir() / "vectors", minilm.model_fingerprint("int8"))
+        self._add(with_text, vectors * np.float32(self.scale))
         return training_data

@@ -12,12 +12,17 @@ turn latency along one long conversation; before and after the fixes, in the sam
 - Long conversation: one conversation of 500 turns on the 52-entry model, with the tracker
   window (bot/stores/tracker_window.py, the default) and without (`TRACKER_WINDOW_TURNS=0`,
   Rasa's way: the whole session read back at every turn).
+- Retraining after an edit: the largest size trained again with one entry more, from the
+  training cache its own training left (sentence vectors, the classifier's weights: what
+  `make train` and live retraining do after support staff save a change). Every other
+  training above starts from an empty cache.
 - Memory: peak resident size of the Rasa server in each run.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -94,19 +99,29 @@ def run(bench_dir: Path, before_sizes: tuple[int, ...] = (52, 200)) -> dict:
     for size in SIZES:
         build = build_with_entries(size, out / "build")
         entry: dict = {"examples": _examples(build)}
+        cache = out / f"cache-{size}"
+        shutil.rmtree(cache, ignore_errors=True)
         for when in ("after", "before"):
             if when == "before" and size not in before_sizes:
                 continue
             print(f"  training {size} entries, {when}...", flush=True)
             config = CONFIG_FILE if when == "after" else old_config
             model, seconds = train(build, f"{size}-{when}", out / "models", config,
-                                   stock=when == "before")
+                                   stock=when == "before",
+                                   cache=cache if when == "after" else None)
             entry[f"train_s_{when}"] = round(seconds, 1)
             print(f"    {seconds:.0f} s", flush=True)
             if size == SIZES[0]:
                 entry[f"accuracy_{when}"] = accuracy(model, config)
             if when == "after":
                 models[size] = model
+        if size == SIZES[-1]:
+            print(f"  training {size + 1} entries after {size}, from its cache...", flush=True)
+            edited = build_with_entries(size + 1, out / "build")
+            _, seconds = train(edited, f"{size + 1}-edit", out / "models", CONFIG_FILE,
+                               cache=cache)
+            entry["train_s_edit"] = round(seconds, 1)
+            print(f"    {seconds:.0f} s", flush=True)
         results["sizes"][str(size)] = entry
     for size, model in models.items():
         print(f"  serving {size} entries...", flush=True)

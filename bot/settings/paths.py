@@ -16,6 +16,12 @@ def build_dir() -> Path:
     return Path(os.environ.get("BUILD_DIR", ROOT / "build"))
 
 
+def training_cache_dir() -> Path:
+    """What one training keeps for the next (sentence vectors, the classifier's last weights):
+    never needed, only faster; safe to delete."""
+    return Path(os.environ.get("TRAINING_CACHE_DIR", build_dir() / "cache"))
+
+
 def models_dir() -> Path:
     return Path(os.environ.get("MODELS_DIR", ROOT / "models"))
 

@@ -148,8 +148,8 @@ GROWTH = {
                      "turn_ms": 17.1, "rss_rasa_mib": 752,
                      "accuracy_before": {"in_scope_correct": 96.5, "oos_declined": 97.6},
                      "accuracy_after": {"in_scope_correct": 96.9, "oos_declined": 97.6}},
-              "500": {"examples": 7550, "train_s_after": 358.0, "turn_ms": 19.3,
-                      "rss_rasa_mib": 831}},
+              "500": {"examples": 7550, "train_s_after": 358.0, "train_s_edit": 97.0,
+                      "turn_ms": 19.3, "rss_rasa_mib": 831}},
     "long": {w: {"latency_ms": {"1": 12, "10": 12.0, "100": a, "500": b},
                  "ratio_last_to_10": b / 12.0, "rss_rasa_mib": 760, "all_ms": [12.0] * 20}
              for w, a, b in (("before", 43.0, 204.0), ("after", 19.0, 16.0))},
@@ -160,7 +160,10 @@ def test_growth_section_states_ratios_and_targets():
     text = render.growth_section(GROWTH)
     assert "| 52 | 830 | 72 | 42 | 1.71x |" in text
     assert "| 500 | 7550 | – | 358 | – |" in text
-    assert "training 500 entries: 358 s (target <= 120: MISSED)" in text
+    assert "training 500 entries from scratch: 358 s (target <= 120: MISSED)" in text
+    assert "after adding a 501st entry (the training cache of the 500-entry training): 97 s " \
+        "(target <= 120: met)" in text
+    assert "501 entries right after the 500-entry training, from its training cache" in text
     assert "turn 500 / turn 10 of one conversation: 1.33x (target <= 1.5: met)" in text
     assert "Turn 500, before / after: 12.8x." in text
     assert "before 96.5 % in scope right" in text and "after 96.9 %" in text

@@ -15,10 +15,14 @@ from bot.settings.paths import ROOT
 TRAIN_TIMEOUT = 3600  # seconds; a hung training fails the bench instead of holding it
 
 
-def train(build: Any, name: str, out: Path, config: Path,
-          stock: bool = False) -> tuple[Path, float]:
+def train(build: Any, name: str, out: Path, config: Path, stock: bool = False,
+          cache: Path | None = None) -> tuple[Path, float]:
     """Train `config` on `build` into `out/<name>.tar.gz`; (model, seconds). `stock`: plain
-    `rasa train` (without the project's training entry point), for a before/after figure."""
+    `rasa train` (without the project's training entry point), for a before/after figure.
+    `cache`: the training cache to use (TRAINING_CACHE_DIR); default a new, empty one, so that
+    the training is from scratch."""
+    import tempfile
+
     from bot.training.trainer import rasa_env, rasa_train_command
 
     out.mkdir(parents=True, exist_ok=True)
@@ -28,11 +32,14 @@ def train(build: Any, name: str, out: Path, config: Path,
     if stock:
         cmd[2] = "rasa"
     log = out / f"train-{name}.log"
-    started = time.monotonic()
-    with open(log, "wb") as output:
-        result = subprocess.run(cmd, cwd=ROOT, env=rasa_env(), stdout=output,
-                                stderr=subprocess.STDOUT, timeout=TRAIN_TIMEOUT)
-    seconds = time.monotonic() - started
+    env = rasa_env()
+    with tempfile.TemporaryDirectory(prefix="training-cache-") as empty:
+        env["TRAINING_CACHE_DIR"] = str(cache or empty)
+        started = time.monotonic()
+        with open(log, "wb") as output:
+            result = subprocess.run(cmd, cwd=ROOT, env=env, stdout=output,
+                                    stderr=subprocess.STDOUT, timeout=TRAIN_TIMEOUT)
+        seconds = time.monotonic() - started
     if result.returncode != 0 or not model.exists():
         raise RuntimeError(f"training {name} failed: see {log}")
     return model, seconds
