@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from bot.content.live import get_knowledge
 from bot.settings.paths import DATA_DIR
 from bot.understanding import language, lexicon, spelling
-from bot.understanding.context import CONTEXT_TURNS, READING_EXAMPLES, Context
+from bot.understanding.context import CONTEXT_TURNS, READING_EXAMPLES, Context, topic_words
 from bot.understanding.pipeline import Understanding
 
 logger = logging.getLogger(__name__)
@@ -46,17 +46,34 @@ def current() -> Understanding:
         return _built[id(kb)]
 
 
+_topics: dict[int, tuple[dict[str, frozenset[str]], frozenset[str]]] = {}
+
+
+def _topic_words(kb) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """Each entry's rare words and all of them, once per version of the knowledge."""
+    with _lock:
+        if id(kb) not in _topics:
+            _topics.clear()
+            by_entry = topic_words({entry.id: (entry.question, *entry.examples)
+                                    for entry in kb.entries.values()})
+            _topics[id(kb)] = by_entry, frozenset().union(*by_entry.values())
+        return _topics[id(kb)]
+
+
 def context_for(previous_entry: str | None, in_form: bool = False) -> Context:
     """The context of a conversation whose latest answer was `previous_entry`."""
     if previous_entry is None:
         return Context(in_form=in_form)
-    entry = get_knowledge().entries.get(previous_entry)
+    kb = get_knowledge()
+    entry = kb.entries.get(previous_entry)
     if entry is None:
         return Context(in_form=in_form)
     wordings = (entry.question, *entry.examples[:READING_EXAMPLES])
+    by_entry, rare = _topic_words(kb)
     return Context(previous_entry=entry.id, previous_question=entry.question,
                    related=tuple(entry.related), in_form=in_form,
-                   previous_wordings=tuple(dict.fromkeys(wordings)))
+                   previous_wordings=tuple(dict.fromkeys(wordings)),
+                   previous_words=by_entry.get(entry.id, frozenset()), rare_words=rare)
 
 
 def context_from(turns: Sequence[tuple[str, str | None]], in_form: bool = False) -> Context:

@@ -19,12 +19,15 @@ from bot.understanding import clauses, nearmiss
 from bot.understanding.context import (
     CONFIDENT_ALONE,
     Context,
+    asks_about_it,
+    asks_again,
     confirm,
     entry_scores,
+    joins,
     leans,
     looks_like_follow_up,
     resolve,
-    says_something,
+    spelled_out,
 )
 from bot.understanding.language import LanguageDetector
 from bot.understanding.spelling import Speller, normalise
@@ -173,25 +176,32 @@ class Understanding:
             # ask about the same topic again (the readings after the previous entry cannot).
             return alone
         chat = not (name in REPLACEABLE or name.startswith(INTENT_PREFIX))
-        if chat and confidence >= UNSURE_CHAT:
+        # "can i cancel it" read as "stop": only an entry clearly meant replaces the reading.
+        questioned = chat and confidence >= UNSURE_CHAT and asks_about_it(text, name)
+        if chat and confidence >= UNSURE_CHAT and not (joins(text, name) or questioned):
             return alone  # thanks, stop, a person: the model knows what this is
         if name.startswith(INTENT_PREFIX) and confidence >= CONFIDENT_ALONE and not leans(text):
             return alone
-        scores = entry_scores(alone.get("intent_ranking") or [])
-        readings = [await _entry_scores(parse, f"{wording} {text}") for wording in context.wordings]
+        reading = spelled_out(text)  # "n copper?": "and copper?"
+        ranking = (alone if reading == text else await parse(reading)).get("intent_ranking")
+        scores = entry_scores(ranking or [])
+        readings = [await _entry_scores(parse, f"{wording} {reading}")
+                    for wording in context.wordings]
         resolution = resolve(scores, readings, context)
         if resolution.entry is not None:  # the message's own words must point to it
             wordings = [await _entry_scores(parse, wording) for wording in context.wordings]
-            resolution = confirm(resolution, scores, readings, wordings, context)
+            resolution = confirm(resolution, scores, readings, wordings, context, reading)
         if not resolution.candidates:
             return alone
-        if resolution.entry is None and chat and not leans(text):
+        if resolution.entry is None and chat and (questioned or not leans(text)):
             return alone  # "how early" read as a greeting: only a clear follow-up replaces it
         previous = context.previous_entry
-        if resolution.entry is None and clauses.ASKING.search(text) and says_something(text):
+        share = sum(scored.get(previous, 0.0) for scored in readings) / len(readings)
+        if resolution.entry is None and asks_again(reading, share, context):
             # "how much is it?" after the carbon surtax: a question that no other entry is
-            # meant by asks about the topic just answered. ("and that?" says nothing: asked.)
-            share = sum(reading.get(previous, 0.0) for reading in readings) / len(readings)
+            # meant by asks about the topic just answered; so does "n kitwe?" after the offices
+            # in Ndola, which leaves the previous entry's wordings where they were (one detail
+            # changed). ("and that?" says nothing: asked.)
             notes["follow_up_of"] = previous
             return _with_intent(alone, f"{INTENT_PREFIX}{previous}", share,
                                 [{"name": f"{INTENT_PREFIX}{previous}", "confidence": share}])

@@ -66,6 +66,13 @@ def test_a_follow_up_is_answered_with_the_previous_topic(bot_server, kb):
     # A new question after an answer is answered as itself.
     ("how do i register for a tpin", "how_to_register_tpin",
      "what is the vat rate on imports", "import_vat_rate"),
+    # One detail changed ("n" read as "no" by the model alone): the same topic again.
+    ("is chirundu open 24 hours", "border_post_hours", "n kazungula?", "border_post_hours"),
+    ("is there a customs office in livingstone", "customs_offices_list", "n in kitwe?",
+     "customs_offices_list"),
+    # Read as "stop" alone; after a declaration in query it asks about the declaration.
+    ("my declaration is stuck in query", "declaration_stuck_in_query", "can i cancel it",
+     "amend_or_cancel_declaration"),
 ])
 def test_a_short_follow_up_gets_the_entry_it_means(bot_server, kb, first, entry, follow_up,
                                                     meant):

@@ -7,15 +7,25 @@ from __future__ import annotations
 
 import pytest
 
+from bot.names import DENY, STOP, THANK
 from bot.understanding import build
 from bot.understanding.context import (
     CONTEXT_TURNS,
+    MIN_OWN_EVIDENCE,
+    TOPIC_WORD_EVIDENCE,
     Context,
+    Resolution,
+    asks_about_it,
+    asks_again,
     confirm,
+    joins,
     leans,
     other_than,
     resolve,
+    same_words,
     says_something,
+    spelled_out,
+    topic_words,
 )
 
 CAR = Context(previous_entry="import_motor_vehicle_duty",
@@ -109,3 +119,63 @@ def test_only_a_message_with_words_of_its_own_says_something():
         assert says_something(text), text
     for text in ("what about it", "and that one?", "tell me more", "ok and?"):
         assert not says_something(text), text
+
+
+def test_a_bare_reply_opening_with_and_continues_the_previous_answer():
+    # "n copper?": the model reads the "n" as "no".
+    for text in ("n copper?", "& by rail?", "and if i dont?", "what if i dont"):
+        assert joins(text, DENY), text
+    for text in ("no thanks", "n", "nope", "stop it", "but no", "and yes please", "so no thanks"):
+        assert not joins(text, DENY), text
+    assert not joins("and thanks", THANK)  # only bare replies are overridden
+    assert spelled_out("n copper?") == "and copper?"
+    assert spelled_out("& by rail?") == "and by rail?"
+    assert spelled_out("no thanks") == "no thanks"
+
+
+def test_a_question_about_it_is_no_stop_but_stop_it_is():
+    assert asks_about_it("can i cancel it", STOP)
+    assert asks_about_it("can i just withdraw it", STOP)
+    for text in ("stop it", "cancel that", "i want to stop", "forget it"):
+        assert not asks_about_it(text, STOP), text
+
+
+def test_an_entrys_rare_words_are_the_words_few_entries_are_asked_with():
+    found = topic_words({
+        "offices": ["is there a customs office in kitwe", "how do i find the office"],
+        "hours": ["what time does the office open", "is chirundu open at night"],
+        "pay": ["how do i pay", "pay with airtel money at the office"],
+    })
+    assert "kitwe" in found["offices"] and "chirundu" in found["hours"]
+    assert "office" not in found["offices"]  # all three entries are asked with it
+    assert "how" not in found["pay"]
+
+
+OFFICES = Context(previous_entry="customs_offices_list", related=("border_post_hours",),
+                  previous_words=frozenset({"kitwe", "ndola"}),
+                  rare_words=frozenset({"kitwe", "ndola", "chirundu", "cigarettes"}))
+
+
+def test_the_same_topic_is_asked_again_when_the_wordings_keep_it_or_by_its_rare_words():
+    assert asks_again("n kitwe?", 0.5, OFFICES)          # its own rare word
+    assert asks_again("and in lusaka?", 0.99, OFFICES)   # the previous entry keeps its share
+    assert not asks_again("n chirundu?", 0.5, OFFICES)   # another entry's rare word
+    assert not asks_again("and that?", 1.0, OFFICES)     # nothing of its own
+    # A question a related entry may be meant by, that moves the wordings off the previous
+    # entry: asked, not answered again ("how do i get one" after "do i need an agent").
+    assert not asks_again("how do i get one", 0.95, Context(previous_entry="do_i_need_agent"))
+
+
+def test_another_entry_needs_more_evidence_when_the_rare_words_are_the_previous_entrys():
+    assert same_words("n kitwe", OFFICES) and not same_words("n chirundu", OFFICES)
+    won = Resolution("border_post_hours", [("border_post_hours", 1.0)])
+    evidence = (MIN_OWN_EVIDENCE + TOPIC_WORD_EVIDENCE) / 2
+    alone = {"border_post_hours": evidence}
+    assert confirm(won, alone, [{}], [{}], OFFICES, "n chirundu?").entry == "border_post_hours"
+    assert confirm(won, alone, [{}], [{}], OFFICES, "n kitwe?").entry is None
+
+
+def test_the_context_carries_the_previous_entrys_rare_words():
+    context = build.context_for("customs_offices_list")
+    assert context.previous_words and context.previous_words <= context.rare_words
+    assert "kitwe" in context.previous_words
