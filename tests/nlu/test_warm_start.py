@@ -149,3 +149,15 @@ def test_an_unreadable_vector_file_is_computed_again(tmp_path: Path,
     out = vector_cache.encode(["a", "b"], compute, tmp_path, "m")
     assert out.shape == (2, 2)
     assert "Ignoring the kept sentence vectors" in caplog.text
+
+
+def test_a_fit_from_scratch_starts_from_the_sentence_vectors_fit() -> None:
+    from bot.nlu.logistic import dense_start
+
+    p, dense, y = problem(np.random.default_rng(3), [f"kb_{k}" for k in range(8)])
+    start = dense_start(p.sparse.shape[1], dense, y, len(p.classes), 1.0, 1e-4, 100, 1e-4)
+    assert start.shape == (60 + DENSE + 1, 8)
+    assert not start[:60].any() and start[60:].any()  # count weights at zero, vectors fitted
+    cold_coef, cold_b, _ = fit(p, dense, y)
+    coef, b, _ = fit(p, dense, y, start)
+    assert objective(p, dense, y, coef, b) <= objective(p, dense, y, cold_coef, cold_b) * 1.001
