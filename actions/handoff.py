@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 
 from actions._tracker import latest_intent, latest_reading, latest_text, person
 from actions.interruptions import (
+    LEAVES,
     interruption,
     is_pause,
     knowledge_entry,
@@ -39,8 +40,6 @@ from bot.names import (
     HANDOVER_NAME,
     HANDOVER_QUESTION,
     START_HANDOVER_ACTION,
-    STOP,
-    STOP_NOTIFICATIONS,
     VALIDATE_HANDOVER_FORM,
 )
 from bot.privacy import MASK
@@ -51,8 +50,6 @@ logger = logging.getLogger(__name__)
 
 REQUESTED_SLOT = "requested_slot"
 MAX_TEXT = 1000
-# Never an answer, whatever the slot: "stop" ends the form, "stop notifications" the updates.
-LEAVES = frozenset({STOP, STOP_NOTIFICATIONS})
 
 # Zambian numbers: 0 + 9 digits (mobile 07x/09x, landline 02x), or +260 / 260 + the same 9.
 _PHONE = re.compile(r"(?<![\d+])(?:\+?260|0)([279]\d{8})(?!\d)")

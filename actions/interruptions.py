@@ -39,6 +39,8 @@ from bot.names import (
     HANDOVER_QUESTION,
     INTENT_PREFIX,
     OTHER_LANGUAGE,
+    STOP,
+    STOP_NOTIFICATIONS,
     THANK,
 )
 from bot.understanding import enabled as understanding_enabled
@@ -52,6 +54,9 @@ NOT_ANSWERS = frozenset({GREET, THANK, GOODBYE, AFFIRM, DENY, BOT_CHALLENGE, ASK
 FREE_TEXT_SLOTS = frozenset({HANDOVER_QUESTION})
 # The declaration form takes a TPIN at any of its questions (it asks the reference first).
 TPIN_SLOTS = frozenset({DECLARATION_REFERENCE, DECLARATION_TPIN})
+# Never an answer, whatever the slot: "stop" ends the form, "stop notifications" the updates
+# (the intent's own rule runs; "let me stop here" is not a pause).
+LEAVES = frozenset({STOP, STOP_NOTIFICATIONS})
 # Slots whose own check already refuses greetings and yes/no, with a reason that fits (and
 # whose real answers are short: "Chanda Mulenga", "chanda@example.com").
 SELF_CHECKED_SLOTS = frozenset({HANDOVER_NAME, HANDOVER_CONTACT})
@@ -60,14 +65,21 @@ TEXT_SLOTS = frozenset({HANDOVER_NAME, HANDOVER_QUESTION})
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 _VOWELS = frozenset("aeiouy")
 _CONSONANT_RUN = re.compile(r"[^aeiouy']{5}")  # "Nkhwazi" has four; "sdfghjk" seven
+_ABBREVIATION = re.compile(r"\b[A-Z]{2,5}\b")  # "NRC", "DRC", "DHL", "BMK Phiri"
 _REPEATED = re.compile(r"(.)\1\1")
 # "hold on, let me look for the reference": the person is finding the answer, not asking (a
 # knowledge entry the model reads in it, "reference number", is not what they want).
+# Only words that announce a wait: "let me tell you my problem" and "i am looking for an agent"
+# are what the person wants.
+_MOMENT = r"(?:a|one) (?:moment|minute|min|sec|second)"
 _PAUSE = re.compile(
-    r"^\W*(?:(?:ok|okay|sorry|please|no)\W+)?(?:hold on|hang on|wait|let me|give me|"
-    r"(?:just )?(?:a|one) (?:moment|minute|min|sec|second)|i am (?:checking|looking|searching)|"
-    r"i'm (?:checking|looking|searching)|am (?:checking|looking|searching))\b",
+    r"^\W*(?:(?:ok|okay|sorry|please|no)\W+)?(?:hold on|hang on|wait|"
+    r"let me (?:check|find|look|see|search|get it)|give me " + _MOMENT + r"|(?:just )?" + _MOMENT
+    + r"|i am checking|i'm checking|am checking)\b",
     re.IGNORECASE)
+# In a free question a pause is short: "wait, my goods have been stuck at nakonde for a week"
+# is the question.
+PAUSE_MAX_WORDS_IN_FREE_TEXT = 6
 _TPIN = re.compile(r"(?<!\d)[1-9](?:[\s\-]*\d){9}(?!\d)")
 _TPIN_WORDS = {"my", "tpin", "is", "its", "it's", "the", "number", "here", "this", "it"}
 
@@ -116,14 +128,16 @@ def _mashed(word: str, known: frozenset[str]) -> bool:
     consonants in a row, or four keys along one keyboard row."""
     if len(word) < 3 or word in known:
         return False
-    return bool(_REPEATED.search(word) or not _VOWELS & set(word)
+    return bool(_REPEATED.search(word) or (len(word) >= 5 and not _VOWELS & set(word))
                 or _CONSONANT_RUN.search(word) or (len(word) >= 4 and _on_one_row(word)))
 
 
 def looks_like_gibberish(text: str) -> bool:
     """Keyboard mashing: at least half of the words of three letters or more are mashed, or
     every one runs along a keyboard row ("qwe rty"). Names pass: "Mwape Nkhoma", "Ng'andu"."""
-    words = [w for w in lexicon.words(text) if len(w) >= 3]
+    abbreviations = {a.lower() for a in _ABBREVIATION.findall(text)} if not text.isupper() \
+        else set()
+    words = [w for w in lexicon.words(text) if len(w) >= 3 and w not in abbreviations]
     if not words:
         return False
     known = _known_words()
@@ -152,7 +166,8 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
     # entry, but it is a TPIN typed where none was asked, not a question.
     if slot not in TPIN_SLOTS and is_a_tpin(text):
         return "tpin"
-    if is_pause(text):
+    if is_pause(text) and (slot not in FREE_TEXT_SLOTS
+                           or len(text.split()) <= PAUSE_MAX_WORDS_IN_FREE_TEXT):
         return "not_answer"
     if knowledge_entry(tracker) and slot not in FREE_TEXT_SLOTS:
         return "knowledge"

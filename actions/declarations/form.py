@@ -20,7 +20,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._tracker import person
+from actions._tracker import latest_intent, person
 from actions.declarations.backends import get_backend
 from actions.declarations.backends.base import DeclarationStatus, StatusServiceUnavailable
 from actions.declarations.reference import (
@@ -33,7 +33,7 @@ from actions.declarations.reference import (
     parse_reference,
     parse_tpin,
 )
-from actions.interruptions import interruption, respond
+from actions.interruptions import LEAVES, interruption, respond
 from actions.notify import after_lookup, no_offer
 from bot.appdb.attempts import AttemptLimiter
 from bot.content.live import get_knowledge
@@ -163,7 +163,8 @@ class ValidateDeclarationForm(FormValidationAction):
     ) -> list[EventType]:
         asked = tracker.get_slot(REQUESTED_SLOT)
         text = _latest_text(tracker)
-        if asked and find_reference(text) is None and find_tpin(text) is None:
+        if (asked and latest_intent(tracker) not in LEAVES and find_reference(text) is None
+                and find_tpin(text) is None):
             kind = interruption(tracker, asked)
             if kind is not None:
                 # Not an answer: say what fits, keep the slot empty, the form asks again.

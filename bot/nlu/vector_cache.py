@@ -49,10 +49,13 @@ def encode(texts: list[str], compute: Callable[[list[str]], np.ndarray], directo
         with np.load(path) as stored:
             old_texts = unpack(stored["texts"])
             old_vectors = stored["vectors"]
+        if old_vectors.ndim != 2 or len(old_vectors) != len(old_texts):
+            raise ValueError("texts and vectors do not match")
         kept = {text: old_vectors[i] for i, text in enumerate(old_texts)}
     except FileNotFoundError:
         pass
-    except (OSError, ValueError, KeyError) as error:
+    except Exception as error:  # a damaged or foreign file (BadZipFile, ...): computed again
+        old_texts, kept = [], {}
         logger.info("Ignoring the kept sentence vectors %s: %s", path.name, error)
     missing = sorted({t for t in texts if t not in kept})
     reused = sum(1 for t in texts if t in kept)
@@ -72,12 +75,22 @@ def encode(texts: list[str], compute: Callable[[list[str]], np.ndarray], directo
     return out
 
 
+def write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """`np.savez` to a temporary file beside `path`, then renamed over it: a reader sees the
+    old file or the new one, and a failed or killed write leaves no temporary file behind
+    (except on SIGKILL)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            np.savez(out, **arrays)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def _save(path: Path, texts: list[str], vectors: np.ndarray) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            np.savez(out, texts=pack(texts), vectors=vectors)
-        os.replace(tmp, path)
+        write_atomically(path, {"texts": pack(texts), "vectors": vectors})
     except OSError as error:
         logger.warning("Could not keep the sentence vectors for the next training: %s", error)

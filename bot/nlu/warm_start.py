@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-from bot.nlu.vector_cache import pack, unpack
+from bot.nlu.vector_cache import pack, unpack, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -59,16 +57,13 @@ def _key(examples: list[str]) -> str:
 def save(directory: Path, problem: Problem, weights: np.ndarray) -> None:
     """Keep `weights` ((sparse + dense + 1) x classes) for the next training."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
         pattern = problem.sparse.tocsr()
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "wb") as out:
-            np.savez(out, examples=pack(problem.examples),
-                     classes=pack([str(c) for c in problem.classes]),
-                     indptr=pattern.indptr, indices=pattern.indices,
-                     shape=np.array(pattern.shape), dense_width=problem.dense_width,
-                     weights=np.asarray(weights, np.float32))
-        os.replace(tmp, directory / f"logistic-{_key(problem.examples)}.npz")
+        write_atomically(directory / f"logistic-{_key(problem.examples)}.npz", {
+            "examples": pack(problem.examples),
+            "classes": pack([str(c) for c in problem.classes]),
+            "indptr": pattern.indptr, "indices": pattern.indices,
+            "shape": np.array(pattern.shape), "dense_width": np.array(problem.dense_width),
+            "weights": np.asarray(weights, np.float32)})
         for old in sorted(directory.glob("logistic-*.npz"), key=lambda p: p.stat().st_mtime,
                           reverse=True)[KEEP:]:
             old.unlink(missing_ok=True)
@@ -90,11 +85,15 @@ def start(directory: Path, problem: Problem) -> np.ndarray | None:
                 if shared > best_shared:
                     best_shared = shared
                     best = {name: stored[name] for name in stored.files}
-        except (OSError, ValueError, KeyError, TypeError) as error:
+        except Exception as error:  # a damaged or foreign file (BadZipFile, ...): skipped
             logger.info("Ignoring the kept classifier %s: %s", path.name, error)
     if best is None or best_shared < MIN_SHARED * len(problem.examples):
         return None
-    return _map(best, problem, new_rows, best_shared)
+    try:
+        return _map(best, problem, new_rows, best_shared)
+    except Exception as error:  # shapes that do not fit together: start from zero
+        logger.info("Ignoring the kept classifier: %s", error)
+        return None
 
 
 def _map(old: dict, problem: Problem, new_rows: dict[str, int], shared: int) -> np.ndarray:

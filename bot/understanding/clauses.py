@@ -1,52 +1,142 @@
 """Split a message that asks two things ("I paid but it's not reflecting, also what's the penalty
-for late payment") into its questions, in order. Conservative: only at sentence ends, at
-"also"/"another question"/"secondly", and at "and" or "but" followed by a question word, and
-only when every part keeps at least three words; otherwise the message stays whole."""
+for late payment") into its clauses, in order, and tell what each clause does: asks, reports a
+problem, says what the person wants, or only tells the story around the question ("I have a
+consignment of tyres at Nakonde"). Conservative: only at sentence ends, at "also"/"another
+question"/"secondly", and at "and" or "but" followed by a question word, and only when every
+part keeps at least three words (a short greeting joins the clause after it, a short tail the
+clause before); otherwise the message stays whole."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 MIN_WORDS = 3
 MAX_CLAUSES = 3
 QUESTION_WORDS = (r"what|whats|what's|how|where|when|who|which|why|is|are|can|could|do|does|"
                   r"should|will|must|may|i need|i want|tell me|please")
 BOUNDARY = re.compile(
-    r"(?:[?!;]+|\.(?=\s|$)|\n)\s*"
+    r"((?:[?!;]+|\.(?=\s|$)|\n)\s*"
     r"|[,.]?\s+(?:and\s+)?also\s+"
     r"|[,.]?\s+(?:another|second|other|next)\s+(?:question|thing)\s*(?:is|:)?\s*"
     r"|[,.]?\s+(?:secondly|plus|then)\s+"
-    rf"|[,.]?\s+(?:and|but)\s+(?=(?:{QUESTION_WORDS})\b)",
+    rf"|[,.]?\s+(?:and|but)\s+(?=(?:{QUESTION_WORDS})\b))",
     re.IGNORECASE,
 )
+# A word that joins a clause to the one before ("? And how long..."): not part of its question.
+LEADING = re.compile(r"^(?:(?:and|also|but|so|then|secondly|plus)\b[\s,]*)+", re.IGNORECASE)
+
+# A clause asks when it ends with "?", starts (or a comma or colon piece of it starts) like a
+# question ("how ...", "do I ...", "is there ..."), or asks to be told ("please explain", "I
+# want to know"). "I want to pay with mobile money" asks nothing by itself: it is the story.
+_WH = r"what|what's|whats|how|where|when|why|which|who"
+_AUX = r"is|are|am|was|were|do|does|did|can|could|should|must|will|would|may|have|has"
+_SUBJECT = r"i|we|you|it|there|they|he|she|my|our|your|the|this|that|these|those|a|an|any"
+QUESTION_START = re.compile(
+    rf"(?:^|[,:]\s*)(?:(?:{_WH})\b|(?:{_AUX})\s+(?:{_SUBJECT})\b)", re.IGNORECASE)
+REQUEST = re.compile(
+    r"\b(?:tell me|let me know|advise|explain|help me|help|assist|kindly|please|my question"
+    r"|(?:want|would like|need|wish) to (?:know|ask|find out|check|understand|confirm))\b",
+    re.IGNORECASE)
+# A clause asks for something without a question when it reports a problem ("it's not
+# reflecting", "I lost my TPIN", "I paid twice by mistake"): that may be a request of its own
+# ("... also what's the penalty" asks a second thing); a story sentence ("I paid my duty
+# yesterday through the bank") never is.
+PROBLEM = re.compile(
+    r"\b(?:not|no|never|nobody|nothing|still|stuck|lost|forgot|forgotten|wrong|wrongly|mistake"
+    r"|mistakenly|twice|overpaid|overcharged|refund|cannot|unable|failed|fails|missing|delayed"
+    r"|rejected|refused|problem|error|\w+n't)\b",
+    re.IGNORECASE)
+# Saying what one wants ("I want to register for a TPIN", "send me the list") is a request of its
+# own only when the message joins another question to it ("also", "and", "secondly"): without
+# that it sets the scene ("I want to pay with mobile money. Where do I get the number?").
+WANTS = re.compile(
+    r"\b(?:i|we)(?:'d| would)? (?:want|need|like|wish|am looking for|are looking for)\b"
+    r"|^(?:send|give|show|list|share)\b",
+    re.IGNORECASE)
+# A story sentence: the person, their goods or people tell what happened ("I paid my duty
+# yesterday", "last year we imported a car", "someone told me about AEO").
+# A clause that neither asks, nor reports, nor wants, nor tells ("duty on used cars") names a
+# topic: a question in few words.
+GREETING = re.compile(
+    r"^(?:(?:hello|hi|hey|dear|greetings|good\s+(?:morning|afternoon|evening|day)|morning"
+    r"|afternoon|evening)\b(?:\s+(?:sir|madam|mam|team|there|all|zra|officer|everyone)\b)*"
+    r"(?:\s*/\s*madam)?[\s,!.:]*)+", re.IGNORECASE)
+TELLS = re.compile(
+    r"\b(?:i|i'm|im|we|we're|my|our|me|us|he|she|they|his|her|their|someone|somebody)\b"
+    r"|^(?:it|it's|its|this|that|there|a friend|the (?:officer|agent|bank|system|status|truck"
+    r"|goods|shipment|consignment|parcel|post office))\b", re.IGNORECASE)
+JOINING = re.compile(r"\b(?:also|and|but|secondly|plus|then|another|second|other|next)\b",
+                     re.IGNORECASE)
+JOINED_AFTER = re.compile(r"\b(?:too|as well)$", re.IGNORECASE)  # "how do I complain too?"
 
 
-def split(text: str) -> list[str]:
-    """The message's questions in order, or [] when it does not clearly ask more than one."""
-    parts = [p.strip(" ,.-") for p in BOUNDARY.split(text) if p and p.strip(" ,.-")]
-    if len(parts) < 2:
+@dataclass(frozen=True)
+class Clause:
+    """One clause of a message: its words, whether it asks a question, reports a problem or
+    says what the person wants, tells the story (a sentence about the person's own situation),
+    and whether "also"/"and"... joins it to the clause before."""
+
+    text: str
+    asked: bool = False
+    problem: bool = False
+    wants: bool = False
+    tells: bool = False
+    joined: bool = False
+
+
+def _pieces(text: str) -> list[tuple[str, bool, bool]]:
+    """The text between boundaries, each with whether the boundary after it was a "?" and
+    whether a joining word ("also", "and") comes before it or "too" ends it."""
+    cut = BOUNDARY.split(text)  # text, boundary, text, boundary, ..., text
+    pieces = []
+    for i in range(0, len(cut), 2):
+        raw = cut[i].strip(" ,.-")
+        piece = LEADING.sub("", raw)
+        ended_with_question = i + 1 < len(cut) and "?" in cut[i + 1]
+        joined = piece != raw or (i > 0 and bool(JOINING.search(cut[i - 1])))
+        if piece:
+            pieces.append((piece, ended_with_question, joined or bool(JOINED_AFTER.search(piece))))
+    if pieces and text.rstrip().endswith("?"):
+        pieces[-1] = (pieces[-1][0], True, pieces[-1][2])
+    return pieces
+
+
+def _asks(piece: str, ended_with_question: bool) -> bool:
+    return ended_with_question or bool(QUESTION_START.search(piece) or REQUEST.search(piece))
+
+
+def clauses(text: str) -> list[Clause]:
+    """The message's clauses in order, or [] when it does not clearly say more than one thing."""
+    pieces = _pieces(text)
+    if len(pieces) < 2:
         return []
-    merged: list[str] = []
-    for part in parts:
-        if merged and len(part.split()) < MIN_WORDS:
-            merged[-1] = f"{merged[-1]} {part}"  # a short tail belongs to the clause before
+    merged: list[Clause] = []
+    for piece, ended_with_question, joined in pieces:
+        clause = Clause(piece, _asks(piece, ended_with_question), bool(PROBLEM.search(piece)),
+                        bool(WANTS.search(piece)), bool(TELLS.search(GREETING.sub("", piece))),
+                        joined)
+        if merged and (len(piece.split()) < MIN_WORDS or len(merged[-1].text.split()) < MIN_WORDS):
+            # A short tail belongs to the clause before, a short opening ("Hello.") to the
+            # clause after.
+            before = merged[-1]
+            merged[-1] = Clause(f"{before.text} {piece}", before.asked or clause.asked,
+                                before.problem or clause.problem, before.wants or clause.wants,
+                                before.tells or clause.tells, before.joined or clause.joined)
         else:
-            merged.append(part)
-    if len(merged) < 2 or len(merged[0].split()) < MIN_WORDS:
+            merged.append(clause)
+    if len(merged) < 2 or len(merged[-1].text.split()) < MIN_WORDS:
         return []
     return merged[:MAX_CLAUSES]
 
 
+def split(text: str) -> list[str]:
+    """The message's clauses' words in order, or [] when it says one thing."""
+    return [clause.text for clause in clauses(text)]
+
+
 ASKING = re.compile(rf"^(?:{QUESTION_WORDS})\b|\b(?:know|advise|tell me|help me|explain)\b",
                     re.IGNORECASE)
-
-
-def question_index(parts: list[str]) -> int:
-    """The clause that asks: the last one that reads like a question, else the last one."""
-    for i in range(len(parts) - 1, -1, -1):
-        if ASKING.search(parts[i]):
-            return i
-    return len(parts) - 1
 
 
 def asks(text: str) -> bool:

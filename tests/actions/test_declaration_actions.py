@@ -454,3 +454,13 @@ def test_malformed_status_texts_give_outage_message_not_exception(tmp_path, monk
     monkeypatch.setenv("KNOWLEDGE_DIR", str(bad))
     _, texts, _ = lookup("2026 LSK C 10452", "1002003004")
     assert "unavailable" in texts[0]
+
+
+def test_stop_worded_like_a_pause_still_leaves_the_declaration_form():
+    # "let me stop here" is a training example of the stop intent (data/nlu/core.yml).
+    for text in ("let me stop here", "wait, cancel that"):
+        events, texts, _ = validate(text, intent="stop", requested="declaration_reference")
+        assert texts == [], text
+    _, texts, _ = validate("wait, let me find it", intent="greet",
+                           requested="declaration_reference")
+    assert texts  # a pause: the not-an-answer note, and the form asks again

@@ -430,3 +430,25 @@ def test_a_knowledge_question_at_the_name_is_answered_and_not_stored():
                                             intent="kb_import_vat_rate"))
     assert slots["handover_name"] is None
     assert messages[-1]["text"] == kb().message("form_resume")
+
+
+def test_an_all_consonant_abbreviation_is_not_keyboard_mashing():
+    from actions.interruptions import looks_like_gibberish
+
+    for text in ("NRC lost", "DRC transit", "my DHL parcel", "BMK Phiri", "JNR Banda"):
+        assert not looks_like_gibberish(text), text
+    for text in ("asdkjh qwe", "hjkhjkhjk", "zxcvbnm", "dfgdfg"):
+        assert looks_like_gibberish(text), text
+
+
+def test_a_hand_over_question_opening_with_wait_or_give_me_is_a_question():
+    from actions.interruptions import interruption
+
+    for text in ("give me a refund for the duty i overpaid",
+                 "wait, my goods have been stuck at nakonde for a week",
+                 "i am looking for an agent to clear my car",
+                 "let me tell you my problem, my consignment is stuck"):
+        assert interruption(form_tracker("handover_question", text, intent="out_of_scope"),
+                            "handover_question") is None, text
+    assert interruption(form_tracker("handover_question", "hold on a sec", intent="greet"),
+                        "handover_question") == "not_answer"

@@ -102,6 +102,27 @@ def test_two_questions_are_both_answered_in_order_and_the_vote_asked_once(bot_se
     assert payloads(replies).count("/feedback_helpful") == 1
 
 
+@pytest.mark.parametrize(("story", "entry"), [
+    ("Good afternoon madam. I paid the duty at the bank this morning. I want to know how long "
+     "clearance takes now.", "how_long_clearance_takes"),
+    ("Hello. I imported a used car from Japan last year. I want to know how to get a temporary "
+     "permit for my friend's Botswana car.", "visitor_vehicle_temporary_permit"),
+])
+def test_a_question_inside_a_story_gets_one_answer_not_one_for_the_story_too(bot_server, kb,
+                                                                             story, entry):
+    said = texts(bot_server.send(sender(), story))
+    assert said[0] == answer(kb, entry)
+    others = {answer(kb, other) for other in kb.entries if other != entry}
+    assert not set(said) & others
+
+
+def test_two_questions_after_a_short_greeting_are_both_answered(bot_server, kb):
+    said = texts(bot_server.send(sender(), "Hello. How do I get a PRN? And what is the penalty "
+                                           "if I pay late?"))
+    assert said.index(answer(kb, "generate_payment_reference_number")) < said.index(
+        answer(kb, "late_payment_penalty"))
+
+
 def test_a_question_inside_the_handover_form_is_answered_and_the_form_asks_again(bot_server,
                                                                                  kb):
     s = sender()

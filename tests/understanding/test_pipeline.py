@@ -382,3 +382,165 @@ def test_a_question_about_it_read_as_stop_is_answered_when_the_entry_is_clear():
 def test_stop_it_after_an_answer_stays_stop():
     parse = scripted({"stop it": [("stop", 1.0)]})
     assert asyncio.run(UNDERSTANDING("stop it", parse, QUERY))["intent"]["name"] == "stop"
+
+
+async def confidently_out_of_scope(text: str) -> dict:
+    """Alone: out of scope, sure; after the VAT rate's wording: mostly the VAT rate (as a
+    softmax spreads it)."""
+    if text.lower().startswith("what is the vat rate"):
+        ranking = [("kb_import_vat_rate", 0.7), (OUT_OF_SCOPE, 0.2),
+                   ("kb_excise_duty_goods", 0.05), ("kb_find_hs_code", 0.05)]
+    else:
+        ranking = [(OUT_OF_SCOPE, 0.98), ("kb_excise_duty_goods", 0.01),
+                   ("kb_find_hs_code", 0.01)]
+    items = [{"name": n, "confidence": c} for n, c in ranking]
+    return {"text": text, "intent": dict(items[0]), "intent_ranking": items}
+
+
+def test_a_confident_decline_after_an_answer_is_not_taken_as_a_follow_up():
+    context = Context(previous_entry="import_vat_rate",
+                      previous_question="What is the VAT rate on imports?")
+    result = asyncio.run(UNDERSTANDING("who won the football match?", confidently_out_of_scope,
+                                       context))
+    assert result["intent"]["name"] == OUT_OF_SCOPE
+
+
+def test_another_agencys_term_does_not_override_an_entry_the_model_is_sure_of():
+    text = "do i show my passport to claim the allowance"
+    parse = story_parse({text: [("kb_traveller_duty_free_allowance", 0.98)]})
+    assert asyncio.run(UNDERSTANDING(text, parse, Context()))["intent"]["name"] == \
+        "kb_traveller_duty_free_allowance"
+    unsure = story_parse({text: [("kb_traveller_duty_free_allowance", 0.6)]})
+    assert asyncio.run(UNDERSTANDING(text, unsure, Context()))["intent"]["name"] == OUT_OF_SCOPE
+
+
+def test_a_story_sentence_the_model_is_sure_of_is_not_answered_as_a_second_question():
+    story = ("Good morning sir. I paid my duty yesterday through the bank. "
+             "I want to know how long clearance takes")
+    parse = story_parse({
+        story: [("kb_how_long_clearance_takes", 0.9), ("kb_how_to_pay_customs_duty", 0.05)],
+        "Good morning sir": [("greet", 0.96)],
+        "I paid my duty yesterday through the bank": [("kb_how_to_pay_customs_duty", 0.95)],
+        "I want to know how long clearance takes": [("kb_how_long_clearance_takes", 0.98)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert "compound" not in result
+    assert result["intent"]["name"] == "kb_how_long_clearance_takes"
+
+
+def test_i_want_to_that_only_sets_the_scene_is_not_a_question_of_its_own():
+    story = ("I want to pay the duty for my entry with mobile money. "
+             "Where do I get the number for the payment?")
+    parse = story_parse({
+        story: [("kb_how_to_pay_customs_duty", 0.7),
+                ("kb_generate_payment_reference_number", 0.25)],
+        "I want to pay the duty for my entry with mobile money": [
+            ("kb_how_to_pay_customs_duty", 0.6)],
+        "Where do I get the number for the payment": [
+            ("kb_generate_payment_reference_number", 0.93), ("kb_how_to_pay_customs_duty", 0.03)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert "compound" not in result
+    assert result["intent"]["name"] == "kb_generate_payment_reference_number"
+
+
+def test_two_questions_after_a_short_greeting_are_both_answered():
+    text = "Hello. How do I pay customs duty? And what is the penalty if I pay late?"
+    parse = story_parse({
+        text: [("kb_late_payment_penalty", 0.78), ("kb_how_to_pay_customs_duty", 0.2)],
+        "Hello How do I pay customs duty": [("kb_how_to_pay_customs_duty", 0.97)],
+        "what is the penalty if I pay late": [("kb_late_payment_penalty", 0.99)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["compound"] == ["kb_how_to_pay_customs_duty", "kb_late_payment_penalty"]
+
+
+def test_a_problem_stated_then_a_question_are_two_questions():
+    text = "I forgot my TPIN. How do I pay duty online?"
+    parse = story_parse({
+        text: [("kb_find_my_tpin", 0.61), ("kb_how_to_pay_customs_duty", 0.3)],
+        "I forgot my TPIN": [("kb_find_my_tpin", 0.99)],
+        "How do I pay duty online": [("kb_how_to_pay_customs_duty", 0.99)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["compound"] == ["kb_find_my_tpin", "kb_how_to_pay_customs_duty"]
+
+
+def test_a_whole_story_the_model_is_sure_of_is_not_overruled_by_its_question_read_alone():
+    story = ("Hello sir, I am a tourist driving my own car into Zambia for two weeks. "
+             "What permit do I need?")
+    parse = story_parse({
+        story: [("kb_visitor_vehicle_temporary_permit", 0.96),
+                ("kb_restricted_goods_permits", 0.01)],
+        "Hello sir, I am a tourist driving my own car into Zambia for two weeks": [
+            ("kb_visitor_vehicle_temporary_permit", 0.96)],
+        "What permit do I need": [("kb_restricted_goods_permits", 0.98)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert "compound" not in result
+    assert result["intent"]["name"] == "kb_visitor_vehicle_temporary_permit"
+
+
+def test_a_question_that_leans_on_its_story_does_not_turn_the_whole_reading_into_a_decline():
+    story = ("Good afternoon, we are a new mining supplier and we want to export copper to "
+             "Namibia. What is the process?")
+    parse = story_parse({
+        story: [("kb_export_procedure", 0.51), ("kb_how_to_lodge_import_declaration", 0.23)],
+        "Good afternoon, we are a new mining supplier and we want to export copper to Namibia": [
+            ("kb_export_procedure", 0.45)],
+        "What is the process": [("kb_how_to_lodge_import_declaration", 0.52),
+                                ("kb_what_is_release_order", 0.14)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert result["intent"]["name"] == "kb_export_procedure"
+
+
+def test_a_question_clause_that_clearly_wins_over_an_unsure_whole_reading_is_answered():
+    story = "Hello. My agent generated the PRN and I paid at the bank. How long before release?"
+    parse = story_parse({
+        story: [("kb_generate_payment_reference_number", 0.6),
+                ("kb_how_long_clearance_takes", 0.35)],
+        "Hello My agent generated the PRN and I paid at the bank": [
+            ("kb_generate_payment_reference_number", 0.97)],
+        "How long before release": [("kb_how_long_clearance_takes", 0.94)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert "compound" not in result
+    assert result["intent"]["name"] == "kb_how_long_clearance_takes"
+
+
+def test_a_want_joined_to_another_question_by_also_is_a_question_of_its_own():
+    text = "I want to register for a TPIN, also how do I appoint a clearing agent?"
+    parse = story_parse({
+        text: [("kb_how_to_register_tpin", 0.6), ("kb_how_to_appoint_clearing_agent", 0.35)],
+        "I want to register for a TPIN": [("kb_how_to_register_tpin", 0.98)],
+        "how do I appoint a clearing agent": [("kb_how_to_appoint_clearing_agent", 0.97)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["compound"] == ["kb_how_to_register_tpin", "kb_how_to_appoint_clearing_agent"]
+
+
+def test_a_statement_beside_the_question_the_model_is_sure_of_is_its_story():
+    # The model reads the whole message surely as the question's entry; the statement (a problem
+    # read alone as another entry) is not joined to it by "also": one answer.
+    story = "My first car was not registered in time last year. Do electric cars pay duty?"
+    parse = story_parse({
+        story: [("kb_electric_vehicle_duty", 0.97), ("kb_import_motor_vehicle_duty", 0.02)],
+        "My first car was not registered in time last year": [
+            ("kb_import_motor_vehicle_duty", 0.95)],
+        "Do electric cars pay duty": [("kb_electric_vehicle_duty", 0.99)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert "compound" not in result
+    assert result["intent"]["name"] == "kb_electric_vehicle_duty"
+
+
+def test_a_problem_joined_by_also_is_a_question_even_when_the_model_is_sure_of_the_other():
+    text = "I was overcharged duty and want a refund. Also what is the penalty for late payment?"
+    parse = story_parse({
+        text: [("kb_late_payment_penalty", 0.91), ("kb_request_customs_refund", 0.08)],
+        "I was overcharged duty and want a refund": [("kb_request_customs_refund", 0.97)],
+        "what is the penalty for late payment": [("kb_late_payment_penalty", 0.99)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["compound"] == ["kb_request_customs_refund", "kb_late_payment_penalty"]
