@@ -48,15 +48,17 @@ from bot.settings.paths import training_cache_dir
 
 logger = logging.getLogger(__name__)
 
+WARM_MIN_ITER = 30  # 52 entries + one edit: 44 iterations to the plateau; 500 + 1: 84
+
 
 def fit_multinomial(sparse: sp.csr_matrix, dense: np.ndarray, labels: np.ndarray, n_classes: int,
                     C: float = 1.0, tol: float = 1e-4, max_iter: int = 100,
                     start: np.ndarray | None = None, plateau: float = 0.0,
-                    ) -> tuple[np.ndarray, np.ndarray, int]:
+                    min_iter: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
     """scikit-learn's multinomial `LogisticRegression(class_weight="balanced")` fit by lbfgs,
     on the columns [sparse | dense]; returns (coef (K, d), intercept (K,), iterations).
     `start`: the weights ((d + 1) x K, intercept last) to start from instead of zero;
-    `plateau`: see `lbfgs`.
+    `plateau`, `min_iter`: see `lbfgs`.
 
     The weights are one (d + 1, K) row-major block, so the sparse rows, the dense rows and the
     intercept are contiguous slices of it and of its gradient. Products and optimiser vectors
@@ -95,7 +97,8 @@ def fit_multinomial(sparse: sp.csr_matrix, dense: np.ndarray, labels: np.ndarray
 
     x0 = (np.zeros((d + 1) * n_classes, np.float32) if start is None
           else np.array(start, np.float32).ravel())
-    x, iterations = lbfgs(loss_and_gradient, x0, tol, max_iter, plateau=plateau)
+    x, iterations = lbfgs(loss_and_gradient, x0, tol, max_iter, plateau=plateau,
+                          min_iter=min_iter)
     w = x.reshape(d + 1, n_classes)
     return (np.ascontiguousarray(w[:d].T, dtype=np.float64), w[d].astype(np.float64),
             iterations)
@@ -120,11 +123,12 @@ def dense_start(n_sparse: int, dense: np.ndarray, labels: np.ndarray, n_classes:
 
 def lbfgs(fun: Any, x0: np.ndarray, gtol: float, max_iter: int, memory: int = 10,
           ftol: float = 2.2204460492503131e-09, plateau: float = 0.0,
-          window: int = 10) -> tuple[np.ndarray, int]:
+          window: int = 10, min_iter: int = 0) -> tuple[np.ndarray, int]:
     """Minimise `fun` (value, gradient) by L-BFGS with `memory` corrections, stopping as
     scipy's L-BFGS-B does: the largest gradient entry <= gtol, a relative decrease of the value
     <= ftol, or `max_iter` iterations; and, with `plateau` > 0, once the value fell by less
-    than that fraction over the last `window` iterations. Returns (x, iterations).
+    than that fraction over the last `window` iterations (not before `min_iter`). Returns
+    (x, iterations).
 
     The plateau rule: with float32 products the value is known to about 1e-7, so ftol (a
     float64 tolerance) stops only by chance (190 iterations on 52 entries, never within 300 on
@@ -182,7 +186,7 @@ def lbfgs(fun: Any, x0: np.ndarray, gtol: float, max_iter: int, memory: int = 10
         values.append(value)
         if decrease <= ftol:
             break
-        if plateau and len(values) > window and (
+        if plateau and iterations >= min_iter and len(values) > window and (
                 values[-window - 1] - value <= plateau * max(abs(value), 1.0)):
             break
     return x, iterations
@@ -245,9 +249,12 @@ class LogisticRegressionIntentClassifier(LogisticRegressionClassifier):
             start = dense_start(n_sparse, dense, y, len(classes), clf.C, clf.tol,
                                 int(self.config["dense_first"]), plateau)
             how = "from the sentence vectors' fit"
+        # After a warm start the plateau is near at once, while a new intent, a small share of
+        # the loss, still has most of its way to go: never stop before WARM_MIN_ITER.
         coef, intercept, iterations = fit_multinomial(
             problem.sparse, dense, y, len(classes), C=clf.C, tol=clf.tol,
-            max_iter=clf.max_iter, start=start, plateau=plateau)
+            max_iter=clf.max_iter, start=start, plateau=plateau,
+            min_iter=WARM_MIN_ITER if how == "warm start" else 0)
         if self.config.get("warm_start"):
             warm_start.save(cache, problem, np.vstack([coef.T, intercept[None, :]]))
         clf.classes_, clf.coef_, clf.intercept_ = classes, coef, intercept

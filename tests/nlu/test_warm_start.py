@@ -161,3 +161,32 @@ def test_a_fit_from_scratch_starts_from_the_sentence_vectors_fit() -> None:
     cold_coef, cold_b, _ = fit(p, dense, y)
     coef, b, _ = fit(p, dense, y, start)
     assert objective(p, dense, y, coef, b) <= objective(p, dense, y, cold_coef, cold_b) * 1.001
+
+
+def test_a_truncated_cache_file_is_ignored_not_an_error(tmp_path: Path) -> None:
+    def compute(texts: list[str]) -> np.ndarray:
+        return np.ones((len(texts), 4), np.float32)
+
+    vector_cache.encode(["a", "b"], compute, tmp_path, "fp")
+    path = next(tmp_path.glob("*.npz"))
+    path.write_bytes(path.read_bytes()[:200])
+    assert vector_cache.encode(["a", "b"], compute, tmp_path, "fp").shape == (2, 4)
+    p, dense, y = problem(np.random.default_rng(0), ["kb_a", "kb_b", "kb_c"])
+    warm_start.save(tmp_path, p, np.zeros((60 + DENSE + 1, 3)))
+    kept = next(tmp_path.glob("logistic-*.npz"))
+    kept.write_bytes(kept.read_bytes()[:300])
+    assert warm_start.start(tmp_path, p) is None
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_plateau_rule_waits_for_min_iter() -> None:
+    from bot.nlu.logistic import lbfgs
+
+    scales = np.logspace(-4, 0, 50)
+
+    def slow(v: np.ndarray) -> tuple[float, np.ndarray]:  # an ill-conditioned valley
+        return float(100.0 + 0.5 * (scales * v) @ v), scales * v
+
+    _, early = lbfgs(slow, np.ones(50), 1e-12, 200, plateau=1e-3)
+    _, floor = lbfgs(slow, np.ones(50), 1e-12, 200, plateau=1e-3, min_iter=40)
+    assert early < 40 <= floor
