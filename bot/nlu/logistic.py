@@ -203,9 +203,11 @@ class LogisticRegressionIntentClassifier(LogisticRegressionClassifier):
         # fast_fit: false trains with scikit-learn's own fit (the bench's "before"); warm_start
         # and plateau: see bot/nlu/warm_start.py and `lbfgs`.
         # dense_first: iterations of a first fit on the sentence vectors alone, whose weights
-        # start the full fit when there is no warm start (0 = from zero).
+        # start the full fit when there is no warm start (0 = from zero); warm_max_iter: the
+        # iterations a warm start may take (its start is the previous problem's answer).
         return {**LogisticRegressionClassifier.get_default_config(), "length_percentile": 90,
-                "fast_fit": True, "warm_start": True, "plateau": 1e-4, "dense_first": 100}
+                "fast_fit": True, "warm_start": True, "plateau": 1e-4, "dense_first": 100,
+                "warm_max_iter": 100}
 
     def train(self, training_data: TrainingData) -> Resource:
         """Learn the length caps from the training questions, then train as Rasa does (the
@@ -253,8 +255,9 @@ class LogisticRegressionIntentClassifier(LogisticRegressionClassifier):
         # the loss, still has most of its way to go: never stop before WARM_MIN_ITER.
         coef, intercept, iterations = fit_multinomial(
             problem.sparse, dense, y, len(classes), C=clf.C, tol=clf.tol,
-            max_iter=clf.max_iter, start=start, plateau=plateau,
-            min_iter=WARM_MIN_ITER if how == "warm start" else 0)
+            max_iter=clf.max_iter if how != "warm start"
+            else min(clf.max_iter, int(self.config.get("warm_max_iter") or clf.max_iter)),
+            start=start, plateau=plateau, min_iter=WARM_MIN_ITER if how == "warm start" else 0)
         if self.config.get("warm_start"):
             warm_start.save(cache, problem, np.vstack([coef.T, intercept[None, :]]))
         clf.classes_, clf.coef_, clf.intercept_ = classes, coef, intercept
