@@ -181,3 +181,23 @@ def test_growth_only_results_rewrite_only_the_growth_section(tmp_path):
     assert text.count(render.GROWTH_HEADING) == 1 and text.endswith("notes\n")
     assert text.index(render.GROWTH_HEADING) < text.index(render.NOTES_HEADING)
     assert (tmp_path / "growth.png").stat().st_size > 0 and not (tmp_path / "bench.png").exists()
+
+
+def test_the_long_conversation_says_stop_when_the_hand_over_form_starts(monkeypatch):
+    from bot.content.live import get_knowledge
+    from bot.training.bench import long_conversation as lc
+
+    ask_name = get_knowledge().message("handoff_ask_name")
+    sent: list[str] = []
+
+    def fake_send(url, sender, text, timeout=60):
+        sent.append(text)
+        if len(sent) == 3:  # the bot gives up and starts the hand-over form
+            return [{"text": "It's best to ask a person."}, {"text": ask_name}]
+        return [{"text": "an answer"}]
+
+    monkeypatch.setattr(lc, "send", fake_send)
+    conv = lc.run("http://unused", "s", 6)
+    script = lc.messages(6)
+    assert sent == script[:3] + ["stop"] + script[3:5]
+    assert len(conv.latencies_ms) == 6 and conv.errors == 0

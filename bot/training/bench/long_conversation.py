@@ -56,17 +56,38 @@ def send(url: str, sender: str, text: str, timeout: float = 60) -> list[dict]:
         return json.loads(response.read() or b"[]")
 
 
+def form_questions() -> frozenset[str]:
+    """What the hand-over form asks (knowledge/messages.yml)."""
+    from bot.content.live import get_knowledge
+
+    kb = get_knowledge()
+    return frozenset(kb.message(key) for key in (
+        "handoff_ask_name", "handoff_ask_question", "handoff_ask_contact"))
+
+
 def run(url: str, sender: str, turns: int) -> Conversation:
-    """One conversation of `turns` messages; each turn timed by the client."""
+    """One conversation of `turns` messages; each turn timed by the client.
+
+    When the bot starts the hand-over form (two questions in a row it could not place), the
+    person says "stop", as someone who wanted an answer would: otherwise every later turn is a
+    form turn (the form answers the question and asks for the name again), and turn 500 would
+    be compared with turn 10 across two kinds of turn rather than across the conversation's
+    length."""
     conv = Conversation()
-    for text in messages(turns):
+    asks = form_questions()
+    script = iter(messages(turns))
+    in_form = False
+    for _ in range(turns):
+        text = "stop" if in_form else next(script)
         started = time.perf_counter()
         try:
-            ok = bool(send(url, sender, text))
+            replies = send(url, sender, text)
+            ok = bool(replies)
         except (OSError, ValueError):
-            ok = False
+            replies, ok = [], False
         conv.latencies_ms.append((time.perf_counter() - started) * 1000)
         conv.errors += 0 if ok else 1
+        in_form = any((r.get("text") or "") in asks for r in replies)
     return conv
 
 
