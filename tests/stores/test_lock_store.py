@@ -78,9 +78,11 @@ def test_rasa_builds_it_from_the_endpoints_written_for_redis_url() -> None:
     assert store.red.connection_pool.connection_kwargs["db"] == DB
 
 
-def tickets_taken_at_once(store_class: type, threads: int = 8, each: int = 25) -> list[int]:
+def tickets_taken_at_once(store_class: type, threads: int = 8,
+                          each: int = 25) -> tuple[list[int], int]:
     """Several servers (one store and Redis connection each) take tickets for one
-    conversation at the same time; returns every ticket number handed out."""
+    conversation at the same time; returns every ticket number handed out and how many
+    tickets the lock holds afterwards."""
     from concurrent.futures import ThreadPoolExecutor
 
     conversation = f"race-{uuid.uuid4().hex[:8]}"
@@ -93,17 +95,19 @@ def tickets_taken_at_once(store_class: type, threads: int = 8, each: int = 25) -
         numbers = [n for batch in pool.map(take, stores) for n in batch]
     lock = stores[0].get_lock(conversation)
     stores[0].delete_lock(conversation)
-    assert lock is not None and len(lock.tickets) == len(set(numbers)), "tickets were lost"
-    return numbers
+    assert lock is not None
+    return numbers, len(lock.tickets)
 
 
 def test_tickets_taken_at_once_by_several_servers_are_all_distinct() -> None:
-    numbers = tickets_taken_at_once(KeepAliveRedisLockStore)
+    numbers, held = tickets_taken_at_once(KeepAliveRedisLockStore)
     assert sorted(numbers) == list(range(len(numbers)))
+    assert held == len(numbers), "tickets were lost"
 
 
 def test_rasas_own_store_hands_out_the_same_ticket_twice_under_that_load() -> None:
     """What the transactions fix, shown on Rasa's class: two turns of one conversation would
-    run at once."""
-    numbers = tickets_taken_at_once(RedisLockStore)
-    assert len(set(numbers)) < len(numbers)
+    run at once (a ticket handed out twice), or a waiting turn's ticket is overwritten and lost
+    (both are the same race: read, change, write back without a transaction)."""
+    numbers, held = tickets_taken_at_once(RedisLockStore)
+    assert len(set(numbers)) < len(numbers) or held < len(set(numbers))
