@@ -102,7 +102,6 @@ def is_a_tpin(text: str) -> bool:
     return len([w for w in re.findall(r"[a-z']+", rest) if w not in _TPIN_WORDS]) <= 1
 
 
-@lru_cache(maxsize=1)
 def is_pause(text: str) -> bool:
     """"wait, let me find it", "just a minute": not an answer, and not a question either
     ("let me know the VAT rate" asks)."""
@@ -110,8 +109,10 @@ def is_pause(text: str) -> bool:
         asks(part) for part in re.split(r"[,.;:!]+\s*", text))
 
 
+@lru_cache(maxsize=1)
 def _known_words() -> frozenset[str]:
-    """English words and SMS spellings: never keyboard mashing ("hmm", "pls", "thx")."""
+    """English words and SMS spellings: never keyboard mashing ("hmm", "pls", "thx"). Built
+    once per process: the union is tens of thousands of words."""
     try:
         english = lexicon.english_words()
     except Exception:  # the encoder package is missing: only the SMS spellings
