@@ -4,7 +4,7 @@ package docstring for the order and the reasons)."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,24 @@ def _intent(parse: dict[str, Any]) -> tuple[str, float]:
 
 async def _entry_scores(parse: Parse, text: str) -> dict[str, float]:
     return entry_scores((await parse(text)).get("intent_ranking") or [])
+
+
+async def _read_all(parse: Parse, texts: Sequence[str], fixed: bool = False
+                    ) -> list[dict[str, Any]]:
+    """The model's readings of several texts, in order: in one run of the model when `parse`
+    can (`bot.patches.understanding.Reader.many`: the same readings as one by one, without a
+    graph run each), else one by one. `fixed`: texts of the knowledge (an entry's wordings),
+    whose readings the reader may keep for the model."""
+    many = getattr(parse, "many", None)
+    if many is not None:
+        return await many(list(texts), fixed=fixed)
+    return [await parse(text) for text in texts]
+
+
+async def _entries_scores(parse: Parse, texts: Sequence[str], fixed: bool = False
+                          ) -> list[dict[str, float]]:
+    return [entry_scores(p.get("intent_ranking") or [])
+            for p in await _read_all(parse, texts, fixed)]
 
 
 def _is_entry(parse: dict[str, Any]) -> bool:
@@ -145,7 +163,7 @@ class Understanding:
         found = clauses.clauses(text)
         if not found:
             return whole
-        parsed = [await parse(clause.text) for clause in found]
+        parsed = await _read_all(parse, [clause.text for clause in found])
         entries: list[tuple[str, float, bool]] = []
         for i, (clause, p) in enumerate(zip(found, parsed, strict=True)):
             name, confidence = _intent(p)
@@ -229,11 +247,12 @@ class Understanding:
         reading = spelled_out(text)  # "n copper?": "and copper?"
         ranking = (alone if reading == text else await parse(reading)).get("intent_ranking")
         scores = entry_scores(ranking or [])
-        readings = [await _entry_scores(parse, f"{wording} {reading}")
-                    for wording in context.wordings]
+        readings = await _entries_scores(
+            parse, [f"{wording} {reading}" for wording in context.wordings])
         resolution = resolve(scores, readings, context)
         if resolution.entry is not None:  # the message's own words must point to it
-            wordings = [await _entry_scores(parse, wording) for wording in context.wordings]
+            wordings = await _entries_scores(parse, context.wordings,
+                                              fixed=bool(context.previous_wordings))
             resolution = confirm(resolution, scores, readings, wordings, context, reading)
         if not resolution.candidates:
             return alone
