@@ -33,7 +33,8 @@ def for_knowledge(kb) -> Understanding:
         logger.exception("English word list unavailable: language detection is off")
         return Understanding(speller=spelling.Speller(counts), detector=None)
     detector = language.detector(english, counts, spelling.abbreviations())
-    return Understanding(speller=spelling.Speller(counts, english), detector=detector)
+    foreign = frozenset().union(*language.language_words().values())
+    return Understanding(speller=spelling.Speller(counts, english, foreign), detector=detector)
 
 
 def current() -> Understanding:

@@ -2,9 +2,10 @@
 for late payment") into its clauses, in order, and tell what each clause does: asks, reports a
 problem, says what the person wants, or only tells the story around the question ("I have a
 consignment of tyres at Nakonde"). Conservative: only at sentence ends, at "also"/"another
-question"/"secondly", and at "and" or "but" followed by a question word, and only when every
-part keeps at least three words (a short greeting joins the clause after it, a short tail the
-clause before); otherwise the message stays whole."""
+question"/"secondly", at "and" or "but" followed by a question word, at a comma between two
+questions ("what is a tpin, where do i get one"), and only when every part keeps at least three
+words (a short greeting joins the clause after it, a short tail the clause before); otherwise
+the message stays whole."""
 
 from __future__ import annotations
 
@@ -85,10 +86,32 @@ class Clause:
     joined: bool = False
 
 
+# A comma before a question ("..., how do i pay it"): a boundary only when the text before it
+# is a question too. A condition or a detail is not ("if I import a car, how much is duty"), nor
+# is a question word followed by its subject ("when my goods arrive, what do i do").
+_OPENING = (rf"(?:(?:{_WH})\b(?!\s+(?:{_SUBJECT})\b)|(?:{_AUX})\s+(?:{_SUBJECT})\b)")
+COMMA = re.compile(rf",\s*(?={_OPENING})", re.IGNORECASE)
+OPENS_QUESTION = re.compile(rf"^{_OPENING}", re.IGNORECASE)
+
+
+def _comma_questions(text: str) -> list[str]:
+    """The text cut at each comma that stands between two questions: text, boundary, text..."""
+    cut: list[str] = []
+    start = 0
+    for match in COMMA.finditer(text):
+        head = text[start:match.start()]
+        if OPENS_QUESTION.search(GREETING.sub("", head.strip())):
+            cut += [head, match.group(0)]
+            start = match.end()
+    return [*cut, text[start:]]
+
+
 def _pieces(text: str) -> list[tuple[str, bool, bool]]:
     """The text between boundaries, each with whether the boundary after it was a "?" and
     whether a joining word ("also", "and") comes before it or "too" ends it."""
     cut = BOUNDARY.split(text)  # text, boundary, text, boundary, ..., text
+    cut = [part for i, piece in enumerate(cut)
+           for part in (_comma_questions(piece) if i % 2 == 0 else [piece])]
     pieces = []
     for i in range(0, len(cut), 2):
         raw = cut[i].strip(" ,.-")

@@ -17,6 +17,7 @@ question ("Muli bwanji, how do I get a TPIN?") is English, and answered.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +35,14 @@ done to of in on at by for from with and or not no yes so if as but this that th
 here what when where who why how which can could will would should may might must have has had
 get got go pay paid please help need want know tell ok okay hi hello thanks thank good morning
 """.split())
+
+
+# A form or reference code ("CE 5", "ce5", "CE-34", "C 10452"): letters with a number are no
+# word of any language, though "ce" is French ("ce 5?" asks about the visitor's vehicle form).
+CODE = re.compile(r"(?<![^\W\d_])[^\W\d_]{1,3}[\s-]?\d+(?!\w)")
+# A short word in capitals is an acronym ("EU?", "CE form"), no word of a language, though
+# "eu" is Portuguese; unless the whole message is in capitals ("CE QUE JE DOIS PAYER").
+ACRONYM = re.compile(r"(?<![^\W\d_])[A-Z]{2,4}(?![^\W\d_])")
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +68,10 @@ class LanguageDetector:
 
     def verdict(self, text: str) -> Verdict:
         markers = language_words()
-        tokens = [w for w in words(text) if w not in self.neutral or _is_marker(w, markers)]
+        plain = CODE.sub(" ", text)
+        if not (plain.isupper() and len(words(plain)) > 1):
+            plain = ACRONYM.sub(" ", plain)
+        tokens = [w for w in words(plain) if w not in self.neutral or _is_marker(w, markers)]
         english = foreign = unknown = 0
         votes: dict[str, int] = {}
         for word in tokens:

@@ -6,7 +6,8 @@ Two steps, each word on its own, for words the model was not trained on:
    vocabulary word at edit distance 1 (2 for words of 8 letters or more), the most frequent
    one on a tie: `decleration` → `declaration`, `custms` → `customs`. Short words, numbers,
    references and anything with a digit are left alone, so a TPIN or a declaration reference
-   is never changed.
+   is never changed; so is a capitalised word inside a sentence (a name: `Mazabuka`), and no
+   word becomes a word of another language (`mwabuka`, a Tonga greeting the model knows).
 Only what would be corrected is changed; punctuation and spacing stay as typed.
 """
 
@@ -68,11 +69,15 @@ class Speller:
 
     vocabulary: Counter[str]
     english: frozenset[str] = frozenset()
+    # Known words never offered as a correction: other languages' words of the training data
+    # (greetings in Nyanja, Tonga...): nobody writing English misspells a word into them.
+    foreign: frozenset[str] = frozenset()
     _index: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for word in self.vocabulary:
-            if len(word) >= MIN_FUZZY_LENGTH - 1 and word.isalpha():
+            if (len(word) >= MIN_FUZZY_LENGTH - 1 and word.isalpha()
+                    and (word not in self.foreign or word in self.english)):
                 for key in _deletes(word, 2 if len(word) >= LONG_WORD - 1 else 1):
                     self._index.setdefault(key, set()).add(word)
 
@@ -104,6 +109,13 @@ class Speller:
         return min(scored)[2] if scored else word
 
 
+def _is_name(word: str, before: str) -> bool:
+    """A capitalised word that does not start a sentence ("from Mazabuka", "I am Mwape"): a
+    name of a person or place, not a misspelling."""
+    starts = not before.strip() or before.rstrip()[-1] in ".!?\n"
+    return word[:1].isupper() and word[1:].islower() and not starts
+
+
 def normalise(text: str, speller: Speller | None = None) -> str:
     """`text` with SMS spelling expanded and misspelled words corrected."""
     table = abbreviations()
@@ -117,6 +129,8 @@ def normalise(text: str, speller: Speller | None = None) -> str:
         if lower in table:
             return table[lower]
         if any(ch.isdigit() for ch in word) or speller is None or budget[0] <= 0:
+            return word
+        if _is_name(word, match.string[:match.start()]):
             return word
         budget[0] -= 1
         return speller.correct(word)

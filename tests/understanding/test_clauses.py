@@ -75,3 +75,29 @@ def test_each_clause_is_a_question_a_problem_a_want_or_the_story(text, kinds):
 ])
 def test_a_clause_joined_by_also_and_or_too_is_told_apart(text, joined):
     assert [c.joined for c in clauses(text)] == joined
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("how much duty on a used car, how do i pay it",
+     ["how much duty on a used car", "how do i pay it"]),
+    ("what is a tpin, where do i register for one",
+     ["what is a tpin", "where do i register for one"]),
+    ("Hello, how do I pay duty, where is the office in Ndola",
+     ["Hello, how do I pay duty", "where is the office in Ndola"]),
+    ("when will my goods be released, can i pay with mobile money",
+     ["when will my goods be released", "can i pay with mobile money"]),
+])
+def test_two_questions_joined_by_a_comma_only_are_split(text, parts):
+    assert split(text) == parts
+
+
+@pytest.mark.parametrize("text", [
+    "If I import a second hand car from Japan, how much duty will I pay",
+    "when my goods arrive at Chirundu, what documents do i need",
+    "Hello, how do I pay duty",
+    "my payment is not reflecting, what should i do",
+    "how much can i bring duty free, i am coming from Dubai next week",
+    "good morning, is duty charged on electric cars, I am buying one in Durban",
+])
+def test_a_condition_a_greeting_or_a_detail_before_a_comma_keeps_one_question_whole(text):
+    assert split(text) == []

@@ -50,3 +50,15 @@ def test_sms_english_customs_words_and_names_are_english(detector, text):
 def test_customs_words_count_for_neither_side(detector):
     assert detector.verdict("tpin asycuda zra").english
     assert detector.verdict("Ndefwaya TPIN").english is False
+
+
+@pytest.mark.parametrize("text", ["ce 5", "CE5?", "ce 34", "form ce-6", "EU?", "CE form"])
+def test_form_codes_and_acronyms_are_no_words_of_another_language(detector, text):
+    # "ce" is French and "eu" Portuguese, but "CE 5" is the visitor's vehicle form.
+    assert detector.is_english(text)
+
+
+@pytest.mark.parametrize("text", ["CE QUE JE DOIS PAYER", "ce que je dois payer",
+                                  "NDEFWAYA TPIN", "eu"])
+def test_a_message_all_in_capitals_or_a_lone_foreign_word_is_still_foreign(detector, text):
+    assert not detector.is_english(text)

@@ -434,8 +434,9 @@ def test_i_want_to_that_only_sets_the_scene_is_not_a_question_of_its_own():
     parse = story_parse({
         story: [("kb_how_to_pay_customs_duty", 0.7),
                 ("kb_generate_payment_reference_number", 0.25)],
+        # As the trained model reads it: the whole's reading is this sentence's pull.
         "I want to pay the duty for my entry with mobile money": [
-            ("kb_how_to_pay_customs_duty", 0.6)],
+            ("kb_how_to_pay_customs_duty", 0.99)],
         "Where do I get the number for the payment": [
             ("kb_generate_payment_reference_number", 0.93), ("kb_how_to_pay_customs_duty", 0.03)],
     })
@@ -544,3 +545,53 @@ def test_a_problem_joined_by_also_is_a_question_even_when_the_model_is_sure_of_t
     })
     result = asyncio.run(UNDERSTANDING(text, parse, Context()))
     assert result["compound"] == ["kb_request_customs_refund", "kb_late_payment_penalty"]
+
+
+def test_an_entry_the_whole_reads_is_not_replaced_by_a_question_read_without_its_story():
+    # "What is the process" alone is surely lodging an import declaration; the whole message,
+    # with its story, is exports, and no story sentence alone is sure of exports: the whole's
+    # words, not the story's pull, made that reading.
+    story = ("Hi. We are a new mining supplier and we want to export copper cathodes to "
+             "Namibia. What is the process?")
+    parse = story_parse({
+        story: [("kb_export_procedure", 0.52), ("kb_how_to_lodge_import_declaration", 0.2)],
+        "Hi We are a new mining supplier and we want to export copper cathodes to Namibia": [
+            ("kb_export_procedure", 0.43), (OUT_OF_SCOPE, 0.34)],
+        "What is the process": [("kb_how_to_lodge_import_declaration", 0.72),
+                                ("kb_export_procedure", 0.02)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert result["intent"]["name"] == "kb_export_procedure"
+
+
+def test_an_entry_the_whole_reads_because_of_its_story_gives_way_to_the_question():
+    story = ("Hello, I am a pharmacist. I want to import some medicines from India. "
+             "Do I need a permit for this?")
+    parse = story_parse({
+        story: [("kb_bring_medication", 0.79), ("kb_restricted_goods_permits", 0.17)],
+        "Hello, I am a pharmacist": [("kb_bring_medication", 0.6)],
+        "I want to import some medicines from India": [("kb_bring_medication", 0.97)],
+        "Do I need a permit for this": [("kb_restricted_goods_permits", 0.93)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert "compound" not in result
+    assert result["intent"]["name"] == "kb_restricted_goods_permits"
+
+
+def test_two_questions_joined_by_a_comma_give_both_entries():
+    text = "how much duty on a used car, how do i pay it"
+    parse = story_parse({
+        text: [("kb_used_vehicle_specific_duty", 0.71), ("kb_import_motor_vehicle_duty", 0.27)],
+        "how much duty on a used car": [("kb_used_vehicle_specific_duty", 0.99)],
+        "how do i pay it": [("kb_how_to_pay_customs_duty", 0.94)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["compound"] == ["kb_used_vehicle_specific_duty", "kb_how_to_pay_customs_duty"]
+
+
+def test_a_form_code_is_read_by_the_model_not_taken_for_french():
+    parse = story_parse({"ce 5?": [("kb_visitor_vehicle_temporary_permit", 0.7)]})
+    detector = language.LanguageDetector(english=frozenset())
+    understanding = Understanding(speller=None, detector=detector)
+    result = asyncio.run(understanding("ce 5?", parse, Context()))
+    assert result["intent"]["name"] == "kb_visitor_vehicle_temporary_permit"

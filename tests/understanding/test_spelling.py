@@ -70,3 +70,31 @@ def test_a_huge_word_is_not_guessed_at():
 
 def test_line_breaks_stay_they_separate_questions():
     assert normalise("wat is vat\nhw do i gt tpin", SPELLER) == "what is vat\nhow do i get tpin"
+
+
+def test_a_capitalised_name_inside_a_sentence_is_not_corrected():
+    speller = Speller(Counter({"customs": 9, "mwabuka": 1, "register": 3}))
+    assert normalise("I am a farmer in Registr", speller) == "I am a farmer in Registr"
+    assert normalise("Registr my company", speller) == "register my company"
+    assert normalise("farmer in registr. Custms help", speller) == (
+        "farmer in register. customs help")
+
+
+def test_no_word_is_corrected_into_another_languages_word():
+    # "mwabuka" (a Tonga greeting) is in the training data; "mazabuka" (a town) is not it.
+    speller = Speller(Counter({"mwabuka": 3, "customs": 9}), frozenset(),
+                      frozenset({"mwabuka"}))
+    assert speller.correct("mazabuka") == "mazabuka"
+    assert speller.correct("mwabka") == "mwabka"
+    assert speller.known("mwabuka")
+    assert Speller(Counter({"mwabuka": 3})).correct("mazabuka") == "mwabuka"
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("my payment wasnt reflected", "my payment was not reflected"),
+    ("they arent answering", "they are not answering"),
+    ("it wont clear", "it will not clear"),
+])
+def test_a_contraction_without_its_apostrophe_keeps_its_not(typed, meant):
+    speller = Speller(Counter({"want": 9, "agent": 9, "payment": 5, "reflected": 2}))
+    assert normalise(typed, speller) == meant
