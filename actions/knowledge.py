@@ -80,16 +80,30 @@ class ActionAnswerKnowledge(Action):
             dispatcher.utter_message(text=kb.message("answer_unavailable"))
             return []
         answered = [e for e in entries if e is not None]
+        offered = _offered(kb, tracker, {e.id for e in answered})
         for i, entry in enumerate(answered):
             last = i == len(answered) - 1
-            buttons = [b for b in (entry_button(kb, r) for r in entry.related) if b] if last else []
+            related = [r for r in entry.related if r not in offered] if last else []
+            buttons = [b for b in (entry_button(kb, r) for r in related) if b]
             dispatcher.utter_message(text=answer_text(kb, entry.id), buttons=buttons or None)
+        if offered:
+            # Another question of the message, not clear enough to answer: a button to tap.
+            dispatcher.utter_message(text=kb.message("offer_also_asked"), buttons=[
+                b for b in (entry_button(kb, o) for o in offered) if b])
         if offer_feedback(tracker):
             dispatcher.utter_message(text=kb.message("feedback_ask"), buttons=[
                 _button(kb.message("feedback_yes_button"), "/feedback_helpful"),
                 _button(kb.message("feedback_no_button"), "/feedback_not_helpful"),
             ])
         return []
+
+
+def _offered(kb: KnowledgeBase, tracker: Tracker, answered: set[str]) -> list[str]:
+    """The entries bot.understanding offers beside the answer (parse "offer"): those the
+    knowledge base still has, not answered."""
+    offer = (tracker.latest_message or {}).get("offer") or []
+    entries = [kb.entry_for_intent(intent) for intent in offer]
+    return [e.id for e in entries if e is not None and e.id not in answered]
 
 
 def _asks_feedback(event: dict[str, Any]) -> bool:

@@ -1,20 +1,26 @@
-"""Choose bot/understanding/pipeline.py's STORY_*, STATEMENT_* and WHOLE_SURE constants on the
-development stories, double questions, short messages and near misses, and check them on sets
-never tuned on.
+"""Choose bot/understanding/pipeline.py's STORY_*, STATEMENT_*, WHOLE_SURE and OFFER_* constants
+on the development stories, double questions, short messages and near misses, and check them on
+sets never tuned on.
 
     PYTHONPATH=. .venv/bin/python scripts/tune_wrapped.py   # PYTHONPATH: this checkout's bot
 
-Tunes on eval/dev_wrapped.yml, dev_wrapped4.yml, dev_wrapped5.yml, dev_compound.yml,
-dev_compound2.yml, dev_compound4.yml, dev_compound5.yml, dev_one_word.yml and dev_nearmiss.yml
-(domestic tax and other agencies' questions, plain and inside stories, and customs questions
-worded like them): each through the whole pipeline (latest trained model) for a grid of the
-constants, scored right minus twice wrong, as `make eval` counts them. Then prints right /
-wrong / declined per file, for the model alone and the bot with the constants pipeline.py has
-now, including the check sets (dev_wrapped2.yml, dev_wrapped3.yml, dev_wrapped6.yml,
-dev_compound3.yml, dev_compound6.yml, dev_one_word2.yml): a story or a short message the bot
-reads worse than the model alone shows there. dev_*5.yml, dev_*6.yml and dev_one_word*.yml
-were written fresh for issue #12, before the code was changed for them. Never run it on
-eval/realworld.yml.
+Tunes on eval/dev_wrapped.yml, dev_wrapped4.yml, dev_wrapped5.yml, dev_wrapped7.yml,
+dev_compound.yml, dev_compound2.yml, dev_compound4.yml, dev_compound5.yml, dev_compound7.yml,
+dev_one_word.yml and dev_nearmiss.yml (domestic tax and other agencies' questions, plain and
+inside stories, and customs questions worded like them): each through the whole pipeline
+(latest trained model) for a grid of the constants, scored right minus twice wrong, as `make
+eval` counts them (two questions are also right when one is answered and the other offered as a
+button). The OFFER_* constants have a grid of their own, the others as pipeline.py has them:
+an offer is scored by the double questions it makes right, less OFFER_NOISE for every message
+offered an entry it did not ask (a story's scene read as a second question, a wrong button);
+the stories offered anything at all are counted too. Then prints right / wrong / declined and
+offers per file, for the model alone and the bot with the constants pipeline.py has now,
+including the check sets (dev_wrapped2.yml, dev_wrapped3.yml, dev_wrapped6.yml,
+dev_wrapped8.yml, dev_compound3.yml, dev_compound6.yml, dev_compound8.yml, dev_one_word2.yml): a
+story or a short message the bot reads worse than the model alone shows there. dev_*5.yml,
+dev_*6.yml and dev_one_word*.yml were written fresh for issue #12, before the code was changed
+for them; dev_*7.yml and dev_*8.yml (two requests without "also", and stories opening with a
+want or a problem) before the offers were written. Never run it on eval/realworld.yml.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +39,11 @@ from bot.understanding import build, pipeline
 from bot.understanding.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
-TUNE = ("dev_wrapped.yml", "dev_wrapped4.yml", "dev_wrapped5.yml", "dev_compound.yml",
-        "dev_compound2.yml", "dev_compound4.yml", "dev_compound5.yml", "dev_one_word.yml",
-        "dev_nearmiss.yml")
-CHECK = ("dev_wrapped2.yml", "dev_wrapped3.yml", "dev_wrapped6.yml", "dev_compound3.yml",
-         "dev_compound6.yml", "dev_one_word2.yml")
+TUNE = ("dev_wrapped.yml", "dev_wrapped4.yml", "dev_wrapped5.yml", "dev_wrapped7.yml",
+        "dev_compound.yml", "dev_compound2.yml", "dev_compound4.yml", "dev_compound5.yml",
+        "dev_compound7.yml", "dev_one_word.yml", "dev_nearmiss.yml")
+CHECK = ("dev_wrapped2.yml", "dev_wrapped3.yml", "dev_wrapped6.yml", "dev_wrapped8.yml",
+         "dev_compound3.yml", "dev_compound6.yml", "dev_compound8.yml", "dev_one_word2.yml")
 GRID = {
     "STORY_MIN_SCORE": [0.6, 0.8, 1.0],
     "STORY_MIN_MARGIN": [0.0, 0.2, 0.4],
@@ -44,71 +51,152 @@ GRID = {
     "WHOLE_SURE": [0.8, 0.9, 1.01],  # 1.01: never
     "STORY_OWNS": [0.6, 0.8, 0.9, 0.95, 1.01],  # 1.01: an answering whole always stands
 }
+OFFER_GRID = {
+    "OFFER_ASKED": [0.6, 0.8, 0.9, 0.95, 1.01],  # 1.01: never
+    "OFFER_REQUESTED": [0.6, 0.8, 0.9, 0.95, 1.01],
+    "OFFER_TOLD": [0.8, 0.9, 0.95, 1.01],
+    "MAX_OFFERS": [1, 2],
+}
+# A button to an entry the person did not ask: a cost, far less than a wrong answer's 2.
+OFFER_NOISE = 0.5
+
+
+@dataclass
+class Counts:
+    right: int = 0
+    wrong: int = 0
+    declined: int = 0
+    by_offer: int = 0   # double questions right by one answered, the other offered
+    noise: int = 0      # messages offered an entry they did not ask
+    offered: int = 0    # messages offered anything
+
+    @property
+    def score(self) -> float:
+        return self.right - 2 * self.wrong - OFFER_NOISE * self.noise
+
+    def rwd(self) -> str:
+        return f"{self.right}/{self.wrong}/{self.declined}"
 
 
 def load(name: str) -> list[dict[str, Any]]:
     return yaml.safe_load((ROOT / "eval" / name).read_text("utf-8"))
 
 
-def print_each_alone(rows: list[tuple[int, int, int, int, list[float]]],
-                     current: list[float]) -> None:
+def print_each_alone(rows: list[tuple[Any, ...]], grid: dict[str, list[Any]],
+                     current: list[Any], cell: Any) -> None:
     """Each constant's values with the others as pipeline.py has them."""
-    print("each constant alone, the others as pipeline.py has them (right, wrong, declined):")
-    for i, name in enumerate(GRID):
-        cells = [f"{values[i]}: {r}/{w}/{d}" for _, r, w, d, values in rows
+    print("each constant alone, the others as pipeline.py has them:")
+    for i, name in enumerate(grid):
+        cells = [f"{values[i]}: {cell(counts)}" for counts, values in rows
                  if all(v == c for j, (v, c) in enumerate(zip(values, current, strict=True))
                         if j != i)]
         print(f"  {name:25s} {'  '.join(cells)}")
 
 
-def main() -> None:
-    model = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)[-1]
-    model_alone = evaluate.parsers(evaluate.load_agent(model))["model"]
-    seen: dict[str, dict[str, Any]] = {}
+class Runner:
+    """The latest trained model (its readings kept: the same for every point of a grid) and
+    the understanding around it."""
 
-    async def parse(text: str) -> dict[str, Any]:
-        if text not in seen:  # the model is the same for every point of the grid
-            seen[text] = await model_alone(text)
-        return copy.deepcopy(seen[text])
+    def __init__(self) -> None:
+        model = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)[-1]
+        self.model_alone = evaluate.parsers(evaluate.load_agent(model))["model"]
+        self.seen: dict[str, dict[str, Any]] = {}
+        self.understanding = build.current()
+        self.current = {name: getattr(pipeline, name) for name in [*GRID, *OFFER_GRID]}
 
-    understanding = build.current()
+    async def parse(self, text: str) -> dict[str, Any]:
+        if text not in self.seen:
+            self.seen[text] = await self.model_alone(text)
+        return copy.deepcopy(self.seen[text])
 
-    async def outcomes(items: list[dict[str, Any]], alone: bool = False) -> tuple[int, int, int]:
-        right = wrong = 0
+    async def _outcomes(self, items: list[dict[str, Any]], alone: bool) -> Counts:
+        counts = Counts()
         for item in items:
             text, expect = item["text"], item["expect"]
-            result = await (parse(text) if alone else understanding(text, parse, Context()))
+            result = await (self.parse(text) if alone
+                            else self.understanding(text, self.parse, Context()))
             outcome = realworld.outcome_of_parse(result, expect)
-            right += outcome == "right"
-            wrong += outcome == "wrong"
-        return right, wrong, len(items) - right - wrong
+            setattr(counts, outcome, getattr(counts, outcome) + 1)
+            _, offered = realworld.answered_and_offered(result)
+            asked = expect if isinstance(expect, list) else [expect]
+            counts.offered += bool(offered)
+            counts.noise += any(o not in asked for o in offered)
+            counts.by_offer += isinstance(expect, list) and str(
+                realworld.right_by(result, expect)).startswith("offered")
+        return counts
 
-    tuning = [item for name in TUNE for item in load(name)]
-    current = [getattr(pipeline, name) for name in GRID]
-    rows = []
-    for values in itertools.product(*GRID.values()):
-        for name, value in zip(GRID, values, strict=True):
-            setattr(pipeline, name, value)
-        r, w, d = asyncio.run(outcomes(tuning))
-        rows.append((r - 2 * w, r, w, d, list(values)))
+    def outcomes(self, items: list[dict[str, Any]], alone: bool = False) -> Counts:
+        return asyncio.run(self._outcomes(items, alone))
+
+    def grid(self, grid: dict[str, list[Any]], items: list[dict[str, Any]]
+             ) -> list[tuple[Counts, list[Any]]]:
+        rows = []
+        for values in itertools.product(*grid.values()):
+            for name, value in zip(grid, values, strict=True):
+                setattr(pipeline, name, value)
+            rows.append((self.outcomes(items), list(values)))
+        for name in grid:
+            setattr(pipeline, name, self.current[name])
+        return rows
+
+
+def print_story_grid(runner: Runner, tuning: list[dict[str, Any]]) -> None:
+    rows = runner.grid(GRID, tuning)
+    now = [runner.current[name] for name in GRID]
     print(f"{len(tuning)} development stories, double questions and near misses; best (right, "
           f"wrong, declined, {', '.join(GRID)}):")
-    for _, r, w, d, values in sorted(rows, reverse=True)[:8]:
-        print(f"  {r:3d} {w:3d} {d:3d}  {values}")
-    for _, r, w, d, values in rows:
-        if values == current:
-            print(f"  {r:3d} {w:3d} {d:3d}  {values} (pipeline.py now)")
-    print_each_alone(rows, current)
-    for name, value in zip(GRID, current, strict=True):
-        setattr(pipeline, name, value)
-    print("\nper file (right / wrong / declined), model alone -> bot with pipeline.py's constants:")
-    for name in TUNE + CHECK:
-        items = load(name)
-        alone = asyncio.run(outcomes(items, alone=True))
-        bot = asyncio.run(outcomes(items))
-        kind = "tuned on" if name in TUNE else "check"
-        print(f"  {name:22s} {len(items):4d}  {'/'.join(map(str, alone)):>9s} -> "
-              f"{'/'.join(map(str, bot)):9s} ({kind})")
+    for counts, values in sorted(rows, key=lambda r: -(r[0].right - 2 * r[0].wrong))[:8]:
+        print(f"  {counts.right:3d} {counts.wrong:3d} {counts.declined:3d}  {values}")
+    for counts, values in rows:
+        if values == now:
+            print(f"  {counts.right:3d} {counts.wrong:3d} {counts.declined:3d}  {values} "
+                  "(pipeline.py now)")
+    print_each_alone(rows, GRID, now, Counts.rwd)
+
+
+def offer_line(counts: Counts, values: list[Any]) -> str:
+    return (f"  {counts.score:6.1f}  {counts.rwd():>10s}  by offer {counts.by_offer:2d}  "
+            f"noise {counts.noise:2d}  offered {counts.offered:2d}  {values}")
+
+
+def print_offer_grid(runner: Runner, tuning: list[dict[str, Any]]) -> None:
+    rows = runner.grid(OFFER_GRID, tuning)
+    now = [runner.current[name] for name in OFFER_GRID]
+    print(f"\noffers, the other constants as pipeline.py has them; best (score = right - 2 wrong "
+          f"- {OFFER_NOISE} x messages offered an entry not asked; right by an offer, such "
+          f"messages, messages offered anything; {', '.join(OFFER_GRID)}):")
+    for counts, values in sorted(rows, key=lambda r: -r[0].score)[:10]:
+        print(offer_line(counts, values))
+    for counts, values in rows:
+        if values == now:
+            print(offer_line(counts, values) + " (pipeline.py now)")
+    print_each_alone(rows, OFFER_GRID, now, lambda c: f"{c.by_offer}/{c.noise}/{c.offered}")
+    print("  (right by an offer / noise / offered)")
+
+
+def print_files(runner: Runner) -> None:
+    print("\nper file (right / wrong / declined), model alone -> bot with pipeline.py's constants;"
+          " the bot's offers: right by one / noise / messages offered anything:")
+    for group, names in (("tuned on", TUNE), ("check", CHECK)):
+        total = Counts()
+        for name in names:
+            items = load(name)
+            alone, bot = runner.outcomes(items, alone=True), runner.outcomes(items)
+            for key in vars(total):
+                setattr(total, key, getattr(total, key) + getattr(bot, key))
+            print(f"  {name:22s} {len(items):4d}  {alone.rwd():>9s} -> {bot.rwd():9s} "
+                  f"offers {bot.by_offer}/{bot.noise}/{bot.offered} ({group})")
+        print(f"  {'all ' + group:22s} {total.right + total.wrong + total.declined:4d}  "
+              f"{'':>9s}    {total.rwd():9s} offers {total.by_offer}/{total.noise}/"
+              f"{total.offered}")
+
+
+def main() -> None:
+    runner = Runner()
+    tuning = [item for name in TUNE for item in load(name)]
+    print_story_grid(runner, tuning)
+    print_offer_grid(runner, tuning)
+    print_files(runner)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ REQUIRED_MESSAGES: dict[str, tuple[str, ...]] = {
     "deny": (),
     "stop": (),
     "answer_unavailable": (),
+    # ActionAnswerKnowledge: before the button to another question of the message
+    "offer_also_asked": (),
     # bot.understanding and actions/interruptions.py
     "other_language": (),
     "domestic_tax": (),

@@ -254,6 +254,7 @@ def main(conversations: Callable[[Path, dict[str, str]], Any] | None = None) -> 
     print("\nReal wording (eval/realworld.yml), per kind: before = the model alone, "
           "after = the bot as it runs")
     print(realworld.format_table(rows))
+    print(realworld.format_offers(rows))
     print("\nMissed after (first 5 per kind):")
     for kind, (_, tally) in rows.items():
         for miss in tally.misses[:5]:

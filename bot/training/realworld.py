@@ -6,16 +6,19 @@ misses) are parsed in-process twice: by the trained model alone, and through
 Conversations (follow-ups, questions inside a form) are replayed over REST against a running
 assistant (the CLI starts one) and judged by what the person would read.
 
-"Right" is what the issue asks for each kind: the entry meant (both, in order, for two
-questions); the "answers in English" reply for another language; the domestic-tax pointer for
-income tax and the like; a polite decline for other agencies; inside a form, the answer and the
-form's question again, the form left on "cancel", the question asked again for a non-answer.
-"Wrong" is an answer the person did not ask for. Everything else is "declined".
+"Right" is what the issue asks for each kind: the entry meant (for two questions both, in order,
+or one answered and the other offered as a button in the same reply); the "answers in English"
+reply for another language; the domestic-tax pointer for income tax and the like; a polite
+decline for other agencies; inside a form, the answer and the form's question again, the form
+left on "cancel", the question asked again for a non-answer.
+"Wrong" is an answer the person did not ask for (an offered button never is). Everything else is
+"declined".
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +50,10 @@ class Tally:
     wrong: int = 0
     declined: int = 0
     misses: list[str] = field(default_factory=list)
+    # How the right ones were right (two questions: both answered, or one offered) and how many
+    # messages got an offer at all.
+    ways: Counter[str] = field(default_factory=Counter)
+    offered: int = 0
 
     @property
     def total(self) -> int:
@@ -83,15 +90,36 @@ def single_items(data: dict[str, Any]) -> dict[str, list[tuple[str, Any]]]:
     return items
 
 
+def _entries(names: list[str]) -> list[str]:
+    return [n[len(INTENT_PREFIX):] for n in names if n.startswith(INTENT_PREFIX)]
+
+
+def answered_and_offered(parse: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The entries the reply answers, in order, and those it offers as buttons after them."""
+    intent = str((parse.get("intent") or {}).get("name") or "")
+    answered = _entries(list(parse.get("compound") or [intent]))
+    return answered, [o for o in _entries(list(parse.get("offer") or [])) if o not in answered]
+
+
+def right_by(parse: dict[str, Any], expected: list[str]) -> str | None:
+    """How a reply to two questions is right: "answered" (both, in order), "offered" (one
+    answered, the other offered as a button; "offered in order" when the answered one was asked
+    first), or None when it is not right."""
+    answered, offered = answered_and_offered(parse)
+    if answered == expected:
+        return "answered"
+    if (len(answered) == 1 and answered[0] in expected and len(offered) == 1
+            and sorted(answered + offered) == sorted(expected)):
+        return "offered in order" if answered + offered == expected else "offered"
+    return None
+
+
 def outcome_of_parse(parse: dict[str, Any], expected: Any) -> str:
     """right / wrong / declined for one parsed message (see the module docstring)."""
     intent = str((parse.get("intent") or {}).get("name") or "")
-    answered = [intent] if intent.startswith(INTENT_PREFIX) else []
-    if parse.get("compound"):
-        answered = list(parse["compound"])
-    answered = [a[len(INTENT_PREFIX):] for a in answered]
+    answered, _ = answered_and_offered(parse)
     if isinstance(expected, list):
-        if answered == expected:
+        if right_by(parse, expected):
             return "right"
         return "wrong" if any(a not in expected for a in answered) else "declined"
     if expected == OTHER_LANGUAGE:
@@ -113,7 +141,12 @@ async def score_single(items: dict[str, list[tuple[str, Any]]], parse: Parse
     for kind, pairs in items.items():
         tally = Tally()
         for text, expected in pairs:
-            tally.add(outcome_of_parse(await parse(text), expected), text)
+            result = await parse(text)
+            outcome = outcome_of_parse(result, expected)
+            tally.add(outcome, text)
+            tally.offered += bool(answered_and_offered(result)[1])
+            if outcome == "right" and isinstance(expected, list):
+                tally.ways[right_by(result, expected) or ""] += 1
         tallies[kind] = tally
     return tallies
 
@@ -208,4 +241,23 @@ def format_table(rows: dict[str, tuple[Tally | None, Tally]]) -> str:
         lines.append(f"{kind:16s} {after.total:4d}   {b:>31s}   "
                      f"{after.pct(after.right):11.1f}% {after.pct(after.wrong):5.1f}% "
                      f"{after.pct(after.declined):8.1f}%")
+    return "\n".join(lines)
+
+
+def format_offers(rows: dict[str, tuple[Tally | None, Tally]]) -> str:
+    """How the two-question replies were right (both answered, or one answered and the other
+    offered as a button), and how many messages of each kind got an offer, after."""
+    lines = []
+    for kind, (before, after) in rows.items():
+        if after.ways:
+            both = after.ways["answered"]
+            offered = after.ways["offered"] + after.ways["offered in order"]
+            was = f" (before: {before.ways['answered']})" if before else ""
+            lines.append(f"{kind}: right {after.right} of {after.total} = {both} both answered"
+                         f"{was} + {offered} answered and the other offered as a button "
+                         f"({after.ways['offered in order']} of them answering the first asked)")
+    offers = [f"{kind} {after.offered}/{after.total}" for kind, (_, after) in rows.items()
+              if after.offered]
+    lines.append("messages given an offer (a button to a second entry), after: "
+                 + (", ".join(offers) or "none"))
     return "\n".join(lines)

@@ -10,7 +10,8 @@ parse Rasa can act on:
     spelling.normalise ──▶ parse (the trained model)
         │
     clauses.split ──two confident entries──▶ parse_data["compound"] = both, in order
-        │
+        │        └──one answered, another clause clearly another entry──▶ parse_data["offer"]
+        │           (a button after the answer, not an answer)
     context.resolve ──a short follow-up of the previous answer──▶ the entry it means
 
 Pure code (no Rasa import): `bot.patches.understanding` wires it into Rasa's

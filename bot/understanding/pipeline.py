@@ -56,6 +56,25 @@ STORY_MIN_MARGIN = 0.2
 STATEMENT_MIN_CONFIDENCE = 0.8
 WHOLE_SURE = 0.9
 STORY_OWNS = 0.8
+# A second request the model reads, not surely enough to answer it: offered as a button after
+# the answer ("I want to join the AEO programme. How long does clearance take?": the clearance
+# answer, then the AEO programme's question to tap). A clause of the message other than the
+# answer's that asks (OFFER_ASKED), or reports a problem, says a want or names a topic
+# (OFFER_REQUESTED), read alone as another entry this surely; a story sentence (it only tells)
+# at OFFER_TOLD (1.01: never). At most MAX_OFFERS, in the message's order. A wrong button is an
+# offer the person ignores, not a wrong answer.
+# Chosen with scripts/tune_wrapped.py's offer grid on its tuning files (those above and
+# dev_wrapped7, dev_compound7): 19 double questions right by an offer, 4 messages offered an
+# entry they did not ask, 23 offered anything, of 370 (check files: 8, 1, 9 of 182). OFFER_ASKED
+# 0.9 is one such wrong button more; OFFER_REQUESTED 0.8 two more for nothing, 0.6 two more
+# right and seven more wrong buttons. Stories at 0.95 are 2 more right and 2 more wrong buttons
+# on the tuning files, 2 and 3 on the check files ("I generated my PRN yesterday. Where can I
+# find the HS code?" offered the PRN): as often wrong as right, so a story offers nothing.
+# MAX_OFFERS 2 scores as 1.
+OFFER_ASKED = 0.95
+OFFER_REQUESTED = 0.9
+OFFER_TOLD = 1.01
+MAX_OFFERS = 1
 # The model's declines: read together with the entries, so a message the model puts outside
 # customs ("my son has no passport yet, how long will it take?") is not answered because its
 # question clause alone sounds like an entry.
@@ -127,6 +146,43 @@ def _story_pulls(name: str, found: list[clauses.Clause], parsed: list[dict[str, 
                for clause, p in zip(found, parsed, strict=True))
 
 
+def _offers(answered: str, found: list[clauses.Clause], parsed: list[dict[str, Any]]
+            ) -> list[str]:
+    """The entries to offer beside the one answered: other clauses' entries the model reads
+    surely enough for a button, not for an answer (see OFFER_ASKED); nothing when nothing is
+    answered (a "did you mean" question has buttons of its own)."""
+    if not answered.startswith(INTENT_PREFIX):
+        return []
+    offer: list[str] = []
+    for clause, p in zip(found, parsed, strict=True):
+        name, confidence = _intent(p)
+        if clause.asked:
+            least = OFFER_ASKED
+        elif clause.problem or clause.wants or not clause.tells:
+            least = OFFER_REQUESTED
+        else:
+            least = OFFER_TOLD
+        if (name.startswith(INTENT_PREFIX) and confidence >= least
+                and name not in (answered, *offer)):
+            offer.append(name)
+    return offer[:MAX_OFFERS]
+
+
+def _offers_beside(result: dict[str, Any]) -> dict[str, Any]:
+    """The offer kept only beside an answer it is not (a follow-up may have changed the
+    answer)."""
+    if "offer" not in result:
+        return result
+    name = _intent(result)[0]
+    offer = [o for o in result["offer"] if name.startswith(INTENT_PREFIX) and o != name]
+    result = copy.copy(result)
+    if offer:
+        result["offer"] = offer
+    else:
+        del result["offer"]
+    return result
+
+
 def _with_intent(parse: dict[str, Any], name: str, confidence: float,
                  ranking: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     result = copy.copy(parse)
@@ -158,6 +214,7 @@ class Understanding:
         if context.previous_entry and "compound" not in result and not context.in_form:
             # Inside a form a message answers the form's question: never a follow-up.
             result = await self._follow_up(normalised, result, parse, context, notes)
+        result = _offers_beside(result)
         result["text"] = text
         if notes:
             result["understanding"] = notes
@@ -203,7 +260,12 @@ class Understanding:
                                   whole.get("intent_ranking"))
             result["compound"] = [name for name, _, _ in entries]
             return result
-        return self._story(whole, found, parsed, notes)
+        result = self._story(whole, found, parsed, notes)
+        offer = _offers(_intent(result)[0], found, parsed)
+        if offer:
+            result = copy.copy(result)
+            result["offer"] = offer
+        return result
 
     def _story(self, whole: dict[str, Any], found: list[clauses.Clause],
                parsed: list[dict[str, Any]], notes: dict[str, Any]) -> dict[str, Any]:

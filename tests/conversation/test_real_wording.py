@@ -102,6 +102,24 @@ def test_two_questions_are_both_answered_in_order_and_the_vote_asked_once(bot_se
     assert payloads(replies).count("/feedback_helpful") == 1
 
 
+def test_a_want_before_a_question_is_offered_as_a_button_and_tapping_it_answers_it(bot_server,
+                                                                                    kb):
+    # No "also": the want may only set the scene, so it is not answered; it reads clearly as
+    # another entry, so the reply offers it as a button after the answer, the vote once after.
+    s = sender()
+    replies = bot_server.send(s, "I want to register my business for a TPIN. Where are the "
+                                 "customs offices in Lusaka?")
+    said = texts(replies)
+    assert said[0] == answer(kb, "customs_offices_list")
+    assert answer(kb, "how_to_register_tpin") not in said
+    offer = said.index(kb.message("offer_also_asked"))
+    assert [b["payload"] for b in replies[offer]["buttons"]] == ["/kb_how_to_register_tpin"]
+    assert payloads(replies).count("/feedback_helpful") == 1
+    assert said.index(kb.message("feedback_ask")) > offer
+    assert texts(bot_server.send(s, "/kb_how_to_register_tpin"))[0] == answer(
+        kb, "how_to_register_tpin")
+
+
 @pytest.mark.parametrize(("story", "entry"), [
     ("Good afternoon madam. I paid the duty at the bank this morning. I want to know how long "
      "clearance takes now.", "how_long_clearance_takes"),

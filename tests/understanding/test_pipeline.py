@@ -595,3 +595,95 @@ def test_a_form_code_is_read_by_the_model_not_taken_for_french():
     understanding = Understanding(speller=None, detector=detector)
     result = asyncio.run(understanding("ce 5?", parse, Context()))
     assert result["intent"]["name"] == "kb_visitor_vehicle_temporary_permit"
+
+
+def test_a_want_stated_before_a_question_is_offered_beside_the_answer():
+    # No "also": the want may be the question's story, so it is not answered; the model reads it
+    # surely as another entry, so it is offered as a button after the answer.
+    text = "I want to join the AEO programme. How long does clearance take for our goods?"
+    parse = story_parse({
+        text: [("kb_how_long_clearance_takes", 0.29), ("kb_authorised_economic_operator", 0.69)],
+        "I want to join the AEO programme": [("kb_authorised_economic_operator", 0.99)],
+        "How long does clearance take for our goods": [("kb_how_long_clearance_takes", 0.99)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert "compound" not in result
+    assert result["intent"]["name"] == "kb_how_long_clearance_takes"
+    assert result["offer"] == ["kb_authorised_economic_operator"]
+
+
+def test_a_question_beside_the_answer_the_model_is_sure_of_is_offered():
+    text = ("We are returning residents and want the relief for our goods. "
+            "Which goods are prohibited?")
+    parse = story_parse({
+        text: [("kb_returning_resident_relief", 0.96), ("kb_prohibited_goods", 0.01)],
+        "We are returning residents and want the relief for our goods": [
+            ("kb_returning_resident_relief", 0.99)],
+        "Which goods are prohibited": [("kb_prohibited_goods", 0.99)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["intent"]["name"] == "kb_returning_resident_relief"
+    assert result["offer"] == ["kb_prohibited_goods"]
+
+
+def test_a_story_sentence_offers_nothing_however_sure_the_model_is():
+    story = "I generated my PRN yesterday. Where can I find the HS code for car tyres?"
+    parse = story_parse({
+        story: [("kb_find_hs_code", 0.15), ("kb_generate_payment_reference_number", 0.75)],
+        "I generated my PRN yesterday": [("kb_generate_payment_reference_number", 0.99)],
+        "Where can I find the HS code for car tyres": [("kb_find_hs_code", 0.99)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert result["intent"]["name"] == "kb_find_hs_code"
+    assert "offer" not in result
+
+
+def test_a_want_the_model_is_unsure_of_offers_nothing():
+    story = "I want to pay with Airtel money. Where do I get the number for the payment?"
+    parse = story_parse({
+        story: [("kb_generate_payment_reference_number", 0.8)],
+        "I want to pay with Airtel money": [("kb_how_to_pay_customs_duty", 0.86)],
+        "Where do I get the number for the payment": [
+            ("kb_generate_payment_reference_number", 0.97)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert result["intent"]["name"] == "kb_generate_payment_reference_number"
+    assert "offer" not in result
+
+
+def test_nothing_answered_nothing_offered():
+    # The whole message and its question are unclear: "did you mean" buttons, not an offer.
+    text = "I want to join the AEO programme. What about the other thing?"
+    parse = story_parse({
+        text: [("kb_authorised_economic_operator", 0.3)],
+        "I want to join the AEO programme": [("kb_authorised_economic_operator", 0.99)],
+        "What about the other thing": [("kb_how_long_clearance_takes", 0.2)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["intent"]["name"] == NLU_FALLBACK
+    assert "offer" not in result
+
+
+def test_two_questions_answered_offer_nothing_more():
+    text = "I want to register for a TPIN, also how do I appoint a clearing agent?"
+    parse = story_parse({
+        text: [("kb_how_to_register_tpin", 0.6), ("kb_how_to_appoint_clearing_agent", 0.35)],
+        "I want to register for a TPIN": [("kb_how_to_register_tpin", 0.98)],
+        "how do I appoint a clearing agent": [("kb_how_to_appoint_clearing_agent", 0.97)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["compound"] == ["kb_how_to_register_tpin", "kb_how_to_appoint_clearing_agent"]
+    assert "offer" not in result
+
+
+def test_an_offer_is_kept_only_beside_an_answer_it_is_not():
+    from bot.understanding.pipeline import _offers_beside
+
+    offered = {"intent": {"name": "kb_find_hs_code", "confidence": 0.9},
+               "offer": ["kb_customs_duty_bands"]}
+    assert _offers_beside(offered)["offer"] == ["kb_customs_duty_bands"]
+    # A follow-up turned the answer into the offered entry, or into "which did you mean?".
+    became = {**offered, "intent": {"name": "kb_customs_duty_bands", "confidence": 0.9}}
+    assert "offer" not in _offers_beside(became)
+    unsure = {**offered, "intent": {"name": NLU_FALLBACK, "confidence": 0.4}}
+    assert "offer" not in _offers_beside(unsure)
