@@ -26,6 +26,16 @@ sentence-vector columns too, so three quarters of its non-zeros are dense number
 scipy's single-threaded sparse product: 304 of the 491 s its fit took on 202 entries (cProfile).
 Here the count columns stay sparse and the sentence vectors are a dense block multiplied by
 BLAS, with the weights laid out so that no product copies them (`fit_multinomial`).
+
+With `dense_weight` w > 0 the two kinds of features are fitted as two models instead of one,
+the counts with C and the sentence vectors with `dense_C`, and combined as a weighted geometric
+mean of their probabilities, p ~ p_counts^(1 - w) * p_vectors^w (`fit_separately`). The log of
+that is linear in the features plus a constant per message, so it is stored as one model (the
+weights of each block times its share) and predicts exactly as before, at the same cost. Each
+block then has its own regularisation. On CLINC150 a sentence-vector model regularised far more
+than the counts gave confidences that declined out-of-scope queries better at the same
+in-scope accuracy; it is off in config.yml, where the flatter confidences cost in-scope
+answers at the FallbackClassifier's threshold (docs/performance.md, CLINC150).
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ import scipy.sparse as sp
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -119,6 +130,32 @@ def dense_start(n_sparse: int, dense: np.ndarray, labels: np.ndarray, n_classes:
     start[n_sparse:-1] = coef.T
     start[-1] = intercept
     return start
+
+
+def fit_separately(sparse: sp.csr_matrix, dense: np.ndarray, labels: np.ndarray,
+                   n_classes: int, dense_weight: float, C: float = 1.0, dense_C: float = 1.0,
+                   tol: float = 1e-4, max_iter: int = 100, start: np.ndarray | None = None,
+                   plateau: float = 0.0,
+                   min_iter: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    """A counts-only and a vectors-only model, `fit_multinomial` each, as one linear model whose
+    softmax is their geometric mean weighted (1 - dense_weight, dense_weight); returns (coef,
+    intercept, iterations of both). `start` ((d + 1) x K, intercept last: a previous
+    combined model) starts the counts model only, its count rows and intercept divided by
+    their share; the vectors-only fit is cheap."""
+    n_sparse = sparse.shape[1]
+    w = float(dense_weight)
+    sparse_start = None
+    if start is not None:
+        start = np.asarray(start)
+        sparse_start = np.vstack([start[:n_sparse], start[-1:]]) / (1.0 - w)
+    coef_s, intercept_s, it_s = fit_multinomial(
+        sparse, np.zeros((sparse.shape[0], 0), np.float32), labels, n_classes, C=C, tol=tol,
+        max_iter=max_iter, start=sparse_start, plateau=plateau, min_iter=min_iter)
+    coef_d, intercept_d, it_d = fit_multinomial(
+        sp.csr_matrix((dense.shape[0], 0)), dense, labels, n_classes, C=dense_C, tol=tol,
+        max_iter=max_iter, plateau=plateau)
+    coef = np.hstack([(1.0 - w) * coef_s, w * coef_d])
+    return coef, (1.0 - w) * intercept_s + w * intercept_d, it_s + it_d
 
 
 def lbfgs(fun: Any, x0: np.ndarray, gtol: float, max_iter: int, memory: int = 10,
@@ -205,13 +242,23 @@ class LogisticRegressionIntentClassifier(LogisticRegressionClassifier):
         # dense_first: iterations of a first fit on the sentence vectors alone, whose weights
         # start the full fit when there is no warm start (0 = from zero); warm_max_iter: the
         # iterations a warm start may take (its start is the previous problem's answer).
+        # dense_weight: 0 fits counts and sentence vectors as one model; w > 0 as two, combined
+        # with weights 1 - w and w, the sentence vectors' regularised with dense_C (None: C).
         return {**LogisticRegressionClassifier.get_default_config(), "length_percentile": 90,
                 "fast_fit": True, "warm_start": True, "plateau": 1e-4, "dense_first": 100,
-                "warm_max_iter": 100}
+                "warm_max_iter": 100, "dense_weight": 0.0, "dense_C": None}
+
+    @classmethod
+    def validate_config(cls, config: dict) -> None:
+        """dense_weight 1 would leave the counts out (and a warm start divides by 1 - w)."""
+        if not 0.0 <= float(config.get("dense_weight") or 0.0) < 1.0:
+            raise InvalidConfigException(
+                "LogisticRegressionIntentClassifier: 'dense_weight' must be in [0, 1).")
 
     def train(self, training_data: TrainingData) -> Resource:
         """Learn the length caps from the training questions, then train as Rasa does (the
         caps are kept on the classifier, so they are saved and loaded with it)."""
+        self.validate_config(self.config)
         self.clf.length_caps_ = np.zeros(0)
         percentile = float(self.config.get("length_percentile") or 0)
         examples = [e for e in training_data.intent_examples if e.get("intent") and e.get("text")]
@@ -247,17 +294,27 @@ class LogisticRegressionIntentClassifier(LogisticRegressionClassifier):
         how = "warm start" if start is not None else "from zero"
         dense, y = X[:, n_sparse:].toarray(), np.searchsorted(classes, labels)
         plateau = float(self.config.get("plateau") or 0.0)
-        if start is None and int(self.config.get("dense_first") or 0) > 0:
+        dense_weight = float(self.config.get("dense_weight") or 0.0)
+        if start is None and not dense_weight and int(self.config.get("dense_first") or 0) > 0:
             start = dense_start(n_sparse, dense, y, len(classes), clf.C, clf.tol,
                                 int(self.config["dense_first"]), plateau)
             how = "from the sentence vectors' fit"
         # After a warm start the plateau is near at once, while a new intent, a small share of
         # the loss, still has most of its way to go: never stop before WARM_MIN_ITER.
-        coef, intercept, iterations = fit_multinomial(
-            problem.sparse, dense, y, len(classes), C=clf.C, tol=clf.tol,
-            max_iter=clf.max_iter if how != "warm start"
-            else min(clf.max_iter, int(self.config.get("warm_max_iter") or clf.max_iter)),
-            start=start, plateau=plateau, min_iter=WARM_MIN_ITER if how == "warm start" else 0)
+        max_iter = (clf.max_iter if how != "warm start"
+                    else min(clf.max_iter, int(self.config.get("warm_max_iter") or clf.max_iter)))
+        min_iter = WARM_MIN_ITER if how == "warm start" else 0
+        if dense_weight:
+            dense_C = self.config.get("dense_C")
+            coef, intercept, iterations = fit_separately(
+                problem.sparse, dense, y, len(classes), dense_weight, C=clf.C,
+                dense_C=clf.C if dense_C is None else float(dense_C), tol=clf.tol,
+                max_iter=max_iter, start=start, plateau=plateau, min_iter=min_iter)
+            how += f", counts and sentence vectors apart (weight {dense_weight:g})"
+        else:
+            coef, intercept, iterations = fit_multinomial(
+                problem.sparse, dense, y, len(classes), C=clf.C, tol=clf.tol,
+                max_iter=max_iter, start=start, plateau=plateau, min_iter=min_iter)
         if self.config.get("warm_start"):
             warm_start.save(cache, problem, np.vstack([coef.T, intercept[None, :]]))
         clf.classes_, clf.coef_, clf.intercept_ = classes, coef, intercept

@@ -3,7 +3,8 @@ same intents and confidences as Rasa's own, before and after a save and load, wh
 messages are not capped and it is fitted by scikit-learn (`fast_fit: false`); its own fit
 reaches scikit-learn's objective, with the same intents; with the cap, a message longer than
 any training question is no surer than its words at ordinary length, and the caps are saved
-with the model."""
+with the model; fitted apart (`dense_weight`), it is the weighted geometric mean of a counts
+model and a sentence-vector model regularised by `dense_C`."""
 
 from __future__ import annotations
 
@@ -177,3 +178,68 @@ def test_a_long_message_is_no_surer_than_an_ordinary_one_and_the_caps_are_saved(
         ExecutionContext(GraphSchema({}), node_name="capped"))
     np.testing.assert_array_equal(loaded.clf.length_caps_, capped.clf.length_caps_)
     assert top(loaded, 6) == top(capped, 6)
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    scores = scores - scores.max(axis=1, keepdims=True)
+    return np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
+
+
+def test_fitted_apart_is_the_weighted_geometric_mean_of_a_counts_and_a_vectors_model() -> None:
+    from bot.nlu.logistic import fit_multinomial, fit_separately
+
+    rng = np.random.default_rng(3)
+    labels = np.arange(90) % 3
+    typical = sp.csr_matrix((np.full(90, 2.0), (np.arange(90), labels)), shape=(90, 40))
+    sparse = (sp.random(90, 40, density=0.2, random_state=3) + typical).tocsr()  # + a typical word
+    dense = rng.normal(size=(90, 6)) + labels[:, None]
+    coef, intercept, _ = fit_separately(sparse, dense, labels, 3, 0.75, C=1.0, dense_C=0.05,
+                                        tol=1e-6, max_iter=300)
+    assert coef.shape == (3, 46)
+    counts_only = fit_multinomial(sparse, np.zeros((90, 0)), labels, 3, C=1.0, tol=1e-6,
+                                  max_iter=300)
+    vectors_only = fit_multinomial(sp.csr_matrix((90, 0)), dense, labels, 3, C=0.05, tol=1e-6,
+                                   max_iter=300)
+    p_counts = softmax(sparse @ counts_only[0].T + counts_only[1])
+    p_vectors = softmax(dense @ vectors_only[0].T + vectors_only[1])
+    mean = p_counts ** 0.25 * p_vectors ** 0.75
+    combined = softmax(sp.hstack([sparse, sp.csr_matrix(dense)]).tocsr() @ coef.T + intercept)
+    np.testing.assert_allclose(combined, mean / mean.sum(axis=1, keepdims=True), atol=1e-4)
+    # dense_C regularises the vectors' model alone: with C = 1 its weights are larger
+    loose = fit_multinomial(sp.csr_matrix((90, 0)), dense, labels, 3, C=1.0, tol=1e-6,
+                            max_iter=300)
+    assert np.linalg.norm(loose[0]) > 2 * np.linalg.norm(coef[:, 40:] / 0.75)
+    np.testing.assert_allclose(coef[:, :40], 0.25 * counts_only[0], atol=1e-3)
+
+
+def test_dense_weight_in_the_config_fits_the_two_models_apart(tmp_path: Path) -> None:
+    from bot.nlu.logistic import fit_multinomial
+
+    apart, storage, resource = train(LogisticRegressionIntentClassifier, tmp_path, "apart",
+                                     length_percentile=0, warm_start=False, dense_weight=0.5,
+                                     dense_C=0.05)
+    joint, _, _ = train(LogisticRegressionIntentClassifier, tmp_path, "joint",
+                        length_percentile=0, warm_start=False)
+    assert apart.clf.coef_.shape == joint.clf.coef_.shape
+    rng = np.random.default_rng(0)
+    examples = [message(rng, INTENTS[i % 4]) for i in range(80)]
+    X = apart._create_X(examples).toarray()
+    y = np.searchsorted(apart.clf.classes_, [m.get(INTENT) for m in examples])
+    vectors_only, _, _ = fit_multinomial(sp.csr_matrix((80, 0)), X[:, -8:], y, 4, C=0.05,
+                                         tol=apart.clf.tol, max_iter=200, plateau=1e-4)
+    np.testing.assert_allclose(apart.clf.coef_[:, -8:], 0.5 * vectors_only, atol=1e-6)
+    assert not np.allclose(joint.clf.coef_[:, -8:], apart.clf.coef_[:, -8:], atol=1e-2)
+    assert [r[0][0] for r in rankings(apart)] == [r[0][0] for r in rankings(joint)]
+    loaded = LogisticRegressionIntentClassifier.load(
+        {**LogisticRegressionIntentClassifier.get_default_config(), "length_percentile": 0},
+        storage, resource, ExecutionContext(GraphSchema({}), node_name="apart"))
+    assert rankings(loaded) == rankings(apart)
+
+
+def test_a_dense_weight_of_one_or_more_is_refused(tmp_path: Path) -> None:
+    import pytest
+    from rasa.shared.exceptions import InvalidConfigException
+
+    LogisticRegressionIntentClassifier.validate_config({"dense_weight": 0.75})
+    with pytest.raises(InvalidConfigException):
+        train(LogisticRegressionIntentClassifier, tmp_path, "one", dense_weight=1.0)
