@@ -24,10 +24,24 @@ or become one?) it is asked. So is a message the model reads confidently alone a
 confidently on its own (a new question, "thanks", "stop") is left as it is, except a bare reply
 that opens with "and" ("n copper?": the model reads "n" as "no") or asks about "it" ("can i
 cancel it" is no "stop").
+
+A second reading of the same parses weighs every entry, the previous one included, by how much
+the message raised its probability after the previous entry's wordings compared with the
+wordings alone (the log of the ratio: "what the message adds to the topic on screen"), with a
+prior for the same topic and for its `related` entries. When that reading is sure (its winner
+well ahead), its winner is answered whatever the first reading said: "how do i get one" after
+the certificate of origin is that entry (alone it reads as a TPIN), "where do i get the
+reference number for it" after how to pay is the PRN (alone: the declaration's reference).
+A word that refers back ("mine is 12 years old", "how much do they charge", "i lost it")
+anywhere in a short message makes it lean on the previous answer, however sure the model is of
+the message alone, when read after the previous entry's wordings it stays a customs question
+("is it going to rain today?" does not); a message with no words of its own ("what about it")
+is never answered with another entry.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +74,24 @@ RARE_IN = 2
 # entry's ("n cigarettes" after excise on beer: allowance has cigarettes too).
 TOPIC_WORD_EVIDENCE = 0.9
 CONFIDENT_ALONE = 0.8  # a message this clear on its own is a new question, not a follow-up
+# The second reading (`weigh`), in units of the log of a probability ratio: the prior of the
+# previous entry (the same topic asked further, e^4: about 55 times another entry's) and of its
+# related entries (e^1.5: about 4.5 times), the weight of the message's score alone, and how
+# far ahead its winner must be to be answered whatever the first reading said. Chosen with
+# scripts/tune_followups.py --grid on eval/dev_followups.yml to 5 and 7 (291 items): 260 right,
+# 11 wrong, 20 declined; the method before: 242, 13, 36. A plateau: ALONE_WEIGHT 0.25 gives the
+# same, a margin of 1.5 one right fewer.
+SAME_TOPIC_PRIOR = 4.0
+RELATED_PRIOR = 1.5
+ALONE_WEIGHT = 0.5
+SURE_MARGIN = 1.25
+UNRANKED_FLOOR = 1e-6  # the probability of an entry below a ranking that leaves nothing
+# A message that refers back ("mine", "it", "they") is a follow-up when, read after the previous
+# entry's wordings, the entries keep this share of the probability (`in_knowledge`): "mine is 12
+# years old" after car taxes keeps 0.99, "do you know a good hotel in that town" after how to
+# pay 0.62. Chosen with scripts/tune_followups.py on dev_followups.yml to 5 and 7 (7: messages
+# that refer back to nothing customs answers): from 0.95 up, follow-ups of 1 to 5 are lost.
+IN_KNOWLEDGE = 0.9
 _OPENING = r"^\s*(?:(?:ok|okay|alright|thanks|thank you)\b[,.!]*\s*)*"  # "ok thanks, and for cars?"
 _JOINING = (r"and|n|nd|&|plus|also|but|so|or|then|what about|how about|what if|and if|and for|"
             r"wat abt|wat if|what abt")
@@ -69,6 +101,11 @@ LEANING = re.compile(
     r"|\b(?:it|that|this|one|them|those|these|same|too|also)\b[?.!\s]*$",
     re.IGNORECASE,
 )
+# A word that refers back to the answer on screen, anywhere in the message ("mine is 12 years
+# old", "how much do they charge", "my wife also lived abroad"): the message leans on it.
+REFERRING = re.compile(
+    r"\b(?:it|its|it's|mine|they|them|their|theirs|one|ones|that|this|those|these|also|too|"
+    r"same)\b", re.IGNORECASE)
 # A message opening with "and" / "what if" continues the previous answer: it is no bare reply
 # ("n copper?" is read as "no" by the model, "n if i dont?" too).
 JOINING = re.compile(rf"{_OPENING}(?:{_JOINING})(?=[\s,]+\w)", re.IGNORECASE)  # "n" alone: no
@@ -84,8 +121,8 @@ SHORT_AND = re.compile(r"^(\s*)(?:n|nd|&|\+)(?=\s)", re.IGNORECASE)
 # Words that point to no entry by themselves: a message of only these ("what about it", "tell
 # me more", "and that one?") says nothing of its own about which entry it means.
 EMPTY_WORDS = frozenset(
-    "a the and so ok okay then it that this one them those these about more me tell what how "
-    "else other others ones too n nd wat dat dis".split())
+    "a the and so ok okay alright then it that this one them those these about more me tell "
+    "what how else other others ones too n nd wat dat dis hmm hm mm mmm ah oh eh".split())
 
 
 @dataclass(frozen=True)
@@ -179,7 +216,32 @@ def looks_like_follow_up(text: str) -> bool:
 
 
 def leans(text: str) -> bool:
+    """Whether the message opens or ends as a follow-up ("and excise?", "excise too?")."""
     return bool(LEANING.search(text))
+
+
+def refers_back(text: str) -> bool:
+    """Whether a word anywhere in the message may refer to the answer on screen ("mine is 12
+    years old", "how much do they charge"); `in_knowledge` tells whether it does."""
+    return bool(REFERRING.search(text))
+
+
+def refers_to_topic(text: str, readings: Sequence[Mapping[str, float]]) -> bool:
+    """Whether a word of the message refers back to the answer on screen: read after the
+    previous entry's wordings (`readings`), the message stays a customs question."""
+    return refers_back(text) and stays_in_knowledge(readings)
+
+
+def stays_in_knowledge(readings: Sequence[Mapping[str, float]]) -> bool:
+    return in_knowledge(readings) >= IN_KNOWLEDGE
+
+
+def in_knowledge(readings: Sequence[Mapping[str, float]]) -> float:
+    """The share of the probability the knowledge's entries keep in the readings of the message
+    after the previous entry's wordings, on average: high when the conversation makes it a
+    customs question ("mine is 12 years old" after car taxes), lower when it stays outside
+    ("is it going to rain today?" after the VAT rate)."""
+    return sum(sum(reading.values()) for reading in readings) / len(readings) if readings else 0.0
 
 
 def says_something(text: str) -> bool:
@@ -246,13 +308,65 @@ def own_evidence(entry: str, alone: Mapping[str, float], readings: Sequence[Mapp
 
 def confirm(resolution: Resolution, alone: Mapping[str, float],
             readings: Sequence[Mapping[str, float]], wordings: Sequence[Mapping[str, float]],
-            context: Context, text: str = "") -> Resolution:
-    """The resolution, or the same candidates without an answer when the message's own words
-    do not point to the winner ("and that?" after the VAT rate), or point to it less than the
-    previous entry's own rare words do ("n cigarettes" after excise on beer)."""
+            context: Context, text: str) -> Resolution:
+    """The resolution, or the same candidates without an answer when the message has no words
+    of its own ("what about it"), its own words do not point to the winner ("and that?" after
+    the VAT rate), or point to it less than the previous entry's own rare words do
+    ("n cigarettes" after excise on beer)."""
     if resolution.entry is None:
         return resolution
+    if not says_something(text):  # "what about it": the previous topic alone chose the winner
+        return Resolution(None, resolution.candidates)
     needed = TOPIC_WORD_EVIDENCE if same_words(text, context) else MIN_OWN_EVIDENCE
     if own_evidence(resolution.entry, alone, readings, wordings, context) >= needed:
         return resolution
     return Resolution(None, resolution.candidates)
+
+
+def lifts(readings: Sequence[Mapping[str, float]], wordings: Sequence[Mapping[str, float]],
+          entries: Iterable[str]) -> dict[str, float]:
+    """How much reading the message after each wording (`readings`) raised each entry's
+    probability compared with the wording alone (`wordings`, in the same order): the log of the
+    ratio, averaged over the wordings. The model's rankings are cut short: an entry a reading
+    does not rank is given no change (the reading says nothing of it); one the wording does not
+    rank is taken at most at the wording's smallest probability shown, and at most what the
+    ranked entries leave (its ratio at least that)."""
+    totals = dict.fromkeys(entries, 0.0)
+    pairs = [(reading, wording) for reading, wording in zip(readings, wordings, strict=True)
+             if reading and wording]
+    for reading, wording in pairs:
+        left = 1.0 - sum(wording.values())
+        unranked = max(min(min(wording.values()), left), UNRANKED_FLOOR)
+        for entry in totals:
+            if reading.get(entry, 0.0) > 0.0:
+                base = wording.get(entry) or unranked
+                totals[entry] += math.log(reading[entry] / base) / len(pairs)
+    return totals
+
+
+def weigh(alone: Mapping[str, float], readings: Sequence[Mapping[str, float]],
+          wordings: Sequence[Mapping[str, float]], context: Context, text: str) -> Resolution:
+    """The second reading: every entry the readings or the message rank, the previous one and
+    its related ones, scored by its lift (`lifts`), its score alone (ALONE_WEIGHT) and its prior
+    (SAME_TOPIC_PRIOR, RELATED_PRIOR); the winner when SURE_MARGIN ahead of the next, and the
+    message has words of its own. Candidates: the best three with their softmax shares."""
+    previous = context.previous_entry
+    entries = {*alone, *(entry for reading in readings for entry in reading), *context.related}
+    if previous is not None:
+        entries.add(previous)
+    scores = lifts(readings, wordings, entries)
+    for entry in scores:
+        scores[entry] += ALONE_WEIGHT * alone.get(entry, 0.0)
+        if entry == previous:
+            scores[entry] += SAME_TOPIC_PRIOR
+        elif entry in context.related:
+            scores[entry] += RELATED_PRIOR
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    if not ranked:
+        return Resolution(None)
+    top = ranked[0][1]
+    total = sum(math.exp(score - top) for _, score in ranked)
+    shares = [(entry, math.exp(score - top) / total) for entry, score in ranked[:3]]
+    second = ranked[1][1] if len(ranked) > 1 else -math.inf
+    sure = top - second >= SURE_MARGIN and says_something(text)
+    return Resolution(ranked[0][0] if sure else None, shares)

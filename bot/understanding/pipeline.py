@@ -26,8 +26,12 @@ from bot.understanding.context import (
     joins,
     leans,
     looks_like_follow_up,
+    refers_back,
+    refers_to_topic,
     resolve,
     spelled_out,
+    stays_in_knowledge,
+    weigh,
 )
 from bot.understanding.language import LanguageDetector
 from bot.understanding.spelling import Speller, normalise
@@ -311,7 +315,10 @@ class Understanding:
         name, confidence = _intent(alone)
         if not looks_like_follow_up(text) or "near_miss" in notes:
             return alone
-        if name in DECLINES and confidence >= CONFIDENT_ALONE and not leans(text):
+        # "mine is 12 years old": it may refer to the answer on screen (read on, decided below)
+        refers = refers_back(text)
+        declined = name in DECLINES and confidence >= CONFIDENT_ALONE
+        if declined and not (leans(text) or refers):
             # "who won the football match?" after the VAT rate: declined, not a follow-up
             # ("and what about it?" leans on the answer: read on).
             return alone
@@ -324,23 +331,40 @@ class Understanding:
         questioned = chat and confidence >= UNSURE_CHAT and asks_about_it(text, name)
         if chat and confidence >= UNSURE_CHAT and not (joins(text, name) or questioned):
             return alone  # thanks, stop, a person: the model knows what this is
-        if name.startswith(INTENT_PREFIX) and confidence >= CONFIDENT_ALONE and not leans(text):
+        sure_alone = name.startswith(INTENT_PREFIX) and confidence >= CONFIDENT_ALONE
+        if sure_alone and not (leans(text) or refers):
             return alone
         reading = spelled_out(text)  # "n copper?": "and copper?"
         ranking = (alone if reading == text else await parse(reading)).get("intent_ranking")
         scores = entry_scores(ranking or [])
         readings = await _entries_scores(
             parse, [f"{wording} {reading}" for wording in context.wordings])
+        leaning = leans(text) or refers_to_topic(text, readings)
+        if (sure_alone and not leaning) or (declined and not stays_in_knowledge(readings)):
+            # "is it going to rain today?" after the VAT rate: read after the VAT rate, the
+            # model still puts it outside customs; "it" is nothing customs answers.
+            return alone
+        wordings = await _entries_scores(parse, context.wordings,
+                                          fixed=bool(context.previous_wordings))
+        previous = context.previous_entry
+        sure = weigh(scores, readings, wordings, context, reading)
+        # A chat reading ("how early" as a greeting) is replaced only by another entry.
+        unsure_chat = chat and (questioned or not leaning)
+        if sure.entry is not None and not (sure.entry == previous and unsure_chat):
+            # The second reading is sure: "how do i get one" after the certificate of origin is
+            # that entry again, "where do i get the reference number for it" after how to pay
+            # is the PRN, whatever the first reading made of them.
+            notes["follow_up_of"] = previous
+            return _with_intent(alone, f"{INTENT_PREFIX}{sure.entry}", sure.candidates[0][1],
+                                [{"name": f"{INTENT_PREFIX}{entry}", "confidence": share}
+                                 for entry, share in sure.candidates])
         resolution = resolve(scores, readings, context)
-        if resolution.entry is not None:  # the message's own words must point to it
-            wordings = await _entries_scores(parse, context.wordings,
-                                              fixed=bool(context.previous_wordings))
-            resolution = confirm(resolution, scores, readings, wordings, context, reading)
+        # the message's own words must point to the winner
+        resolution = confirm(resolution, scores, readings, wordings, context, reading)
         if not resolution.candidates:
             return alone
-        if resolution.entry is None and chat and (questioned or not leans(text)):
+        if resolution.entry is None and unsure_chat:
             return alone  # "how early" read as a greeting: only a clear follow-up replaces it
-        previous = context.previous_entry
         share = sum(scored.get(previous, 0.0) for scored in readings) / len(readings)
         if resolution.entry is None and asks_again(reading, share, context):
             # "how much is it?" after the carbon surtax: a question that no other entry is
@@ -352,7 +376,7 @@ class Understanding:
                                 [{"name": f"{INTENT_PREFIX}{previous}", "confidence": share}])
         ranking = [{"name": f"{INTENT_PREFIX}{entry}", "confidence": min(score / 2, 1.0)}
                    for entry, score in resolution.candidates]
-        notes["follow_up_of"] = context.previous_entry
+        notes["follow_up_of"] = previous
         if resolution.entry is not None:
             return _with_intent(alone, f"{INTENT_PREFIX}{resolution.entry}",
                                 ranking[0]["confidence"], ranking)

@@ -5,6 +5,8 @@ of the previous entry, and those wordings alone."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bot.names import DENY, STOP, THANK
@@ -18,14 +20,19 @@ from bot.understanding.context import (
     asks_about_it,
     asks_again,
     confirm,
+    in_knowledge,
     joins,
     leans,
+    lifts,
     other_than,
+    refers_back,
+    refers_to_topic,
     resolve,
     same_words,
     says_something,
     spelled_out,
     topic_words,
+    weigh,
 )
 
 CAR = Context(previous_entry="import_motor_vehicle_duty",
@@ -79,7 +86,7 @@ def test_a_winner_the_message_did_not_move_towards_is_not_answered():
                  "electric_vehicle_duty": 0.004}]
     resolution = resolve({}, readings, CAR)
     assert resolution.entry == "used_vehicle_specific_duty"  # by the wordings' second choice
-    confirmed = confirm(resolution, {}, readings, wordings, CAR)
+    confirmed = confirm(resolution, {}, readings, wordings, CAR, "and a second hand one?")
     assert confirmed.entry is None
     assert confirmed.candidates == resolution.candidates
 
@@ -89,7 +96,8 @@ def test_a_winner_the_message_moved_towards_is_answered():
                  "used_vehicle_specific_duty": 0.002}]
     readings = [{"import_motor_vehicle_duty": 0.9, "used_vehicle_specific_duty": 0.09,
                  "electric_vehicle_duty": 0.01}]
-    resolution = confirm(resolve({}, readings, CAR), {}, readings, wordings, CAR)
+    resolution = confirm(resolve({}, readings, CAR), {}, readings, wordings, CAR,
+                         "and if it is old")
     assert resolution.entry == "used_vehicle_specific_duty"
 
 
@@ -110,15 +118,102 @@ def test_a_message_leans_on_the_previous_answer_in_sms_and_after_thanks():
     for text in ("ok thanks, and excise?", "n if i lose it", "& for cars", "plus excise?",
                  "what about an electric one", "excise too?"):
         assert leans(text), text
-    for text in ("thanks", "ok", "what is the vat rate on imports", "andrew banda"):
+    for text in ("thanks", "ok", "what is the vat rate on imports", "andrew banda",
+                 "who won the football match?"):
         assert not leans(text), text
+
+
+def test_a_word_that_refers_back_anywhere_may_refer_to_the_previous_answer():
+    for text in ("mine is 12 years old", "how much do they charge", "i lost it",
+                 "my wife also lived abroad with me", "its a 2015 model"):
+        assert refers_back(text), text
+    for text in ("who won the football match?", "what is the vat rate on imports"):
+        assert not refers_back(text), text
+
+
+def test_it_refers_to_the_topic_when_read_after_it_the_message_stays_in_the_knowledge():
+    # "mine is 12 years old" after car taxes: the entries keep all of the probability;
+    # "do you know a good hotel in that town" after how to pay: much goes outside customs.
+    kept = [{"import_motor_vehicle_duty": 0.6, "used_vehicle_specific_duty": 0.39}]
+    left = [{"how_to_pay_customs_duty": 0.4, "customs_offices_list": 0.2}]
+    assert in_knowledge(kept) == pytest.approx(0.99)
+    assert refers_to_topic("mine is 12 years old", kept)
+    assert not refers_to_topic("do you know a good hotel in that town", left)
+    assert not refers_to_topic("a 12 year old toyota", kept)  # refers to nothing
 
 
 def test_only_a_message_with_words_of_its_own_says_something():
     for text in ("how much is it", "is it free", "where do i get it?"):
         assert says_something(text), text
-    for text in ("what about it", "and that one?", "tell me more", "ok and?"):
+    for text in ("what about it", "and that one?", "tell me more", "ok and?", "hmm ok"):
         assert not says_something(text), text
+
+
+def test_a_message_with_no_words_of_its_own_is_not_answered_with_another_entry():
+    # "what about it": the readings move towards used vehicles, the message says nothing.
+    wordings = [{"import_motor_vehicle_duty": 0.99, "used_vehicle_specific_duty": 0.005,
+                 "electric_vehicle_duty": 0.005}]
+    readings = [{"import_motor_vehicle_duty": 0.5, "used_vehicle_specific_duty": 0.5}]
+    resolution = resolve({}, readings, CAR)
+    assert resolution.entry == "used_vehicle_specific_duty"
+    assert confirm(resolution, {}, readings, wordings, CAR, "what about it").entry is None
+    assert confirm(resolution, {}, readings, wordings, CAR, "and used?").entry is not None
+
+
+def test_the_lift_is_how_much_the_message_raised_an_entry_after_the_wording():
+    wordings = [{"import_motor_vehicle_duty": 0.99, "used_vehicle_specific_duty": 0.001,
+                 "carbon_emission_surtax": 0.009}]
+    readings = [{"import_motor_vehicle_duty": 0.9, "used_vehicle_specific_duty": 0.1}]
+    lifted = lifts(readings, wordings, ["import_motor_vehicle_duty",
+                                        "used_vehicle_specific_duty", "carbon_emission_surtax",
+                                        "electric_vehicle_duty"])
+    assert lifted["used_vehicle_specific_duty"] == pytest.approx(math.log(100))
+    assert lifted["import_motor_vehicle_duty"] == pytest.approx(math.log(0.9 / 0.99))
+    # not ranked after the message: the reading says nothing of it
+    assert lifted["carbon_emission_surtax"] == 0.0 == lifted["electric_vehicle_duty"]
+
+
+def test_an_entry_the_wording_does_not_rank_is_below_what_its_ranking_shows_or_leaves():
+    readings = [{"import_motor_vehicle_duty": 0.6, "electric_vehicle_duty": 0.4}]
+    short = lifts(readings, [{"import_motor_vehicle_duty": 0.9}], ["electric_vehicle_duty"])
+    assert short["electric_vehicle_duty"] == pytest.approx(math.log(0.4 / 0.1))  # 0.1 left
+    ranked = lifts(readings, [{"import_motor_vehicle_duty": 0.5, "find_hs_code": 0.01}],
+                   ["electric_vehicle_duty"])
+    assert ranked["electric_vehicle_duty"] == pytest.approx(math.log(0.4 / 0.01))  # smallest
+    full = lifts(readings, [{"import_motor_vehicle_duty": 1.0}], ["electric_vehicle_duty"])
+    assert full["electric_vehicle_duty"] > math.log(1000)  # nothing left: far below
+
+
+def test_the_second_reading_keeps_the_topic_unless_the_message_lifts_another_entry_far():
+    wordings = [{"import_motor_vehicle_duty": 0.99, "used_vehicle_specific_duty": 0.005,
+                 "electric_vehicle_duty": 0.005}]
+    # "how much is it for mine": nothing lifted, the same topic
+    same = [{"import_motor_vehicle_duty": 0.98, "used_vehicle_specific_duty": 0.01,
+             "electric_vehicle_duty": 0.01}]
+    assert weigh({}, same, wordings, CAR, "how much for mine").entry == CAR.previous_entry
+    # "mine is 12 years old": used vehicles lifted 60 times
+    used = [{"import_motor_vehicle_duty": 0.69, "used_vehicle_specific_duty": 0.3,
+             "electric_vehicle_duty": 0.01}]
+    weighed = weigh({}, used, wordings, CAR, "mine is 12 years old")
+    assert weighed.entry == "used_vehicle_specific_duty"
+    assert weighed.candidates[0][0] == weighed.entry and 0.5 < weighed.candidates[0][1] <= 1.0
+    # lifted less: neither the topic nor the other entry is sure
+    less = [{"import_motor_vehicle_duty": 0.93, "used_vehicle_specific_duty": 0.06,
+             "electric_vehicle_duty": 0.01}]
+    assert weigh({}, less, wordings, CAR, "and an old one").entry is None
+    # no words of its own: never sure
+    assert weigh({}, same, wordings, CAR, "what about it").entry is None
+
+
+def test_a_related_entry_needs_less_lift_than_another_one():
+    wordings = [{"import_motor_vehicle_duty": 0.99, "used_vehicle_specific_duty": 0.005,
+                 "find_hs_code": 0.005}]
+    readings = [{"import_motor_vehicle_duty": 0.9, "used_vehicle_specific_duty": 0.05,
+                 "find_hs_code": 0.05}]
+    weighed = weigh({}, readings, wordings, CAR, "and the code")
+    # lifted as much, the entry related to car taxes comes first after the topic itself
+    assert [entry for entry, _ in weighed.candidates] == [
+        "import_motor_vehicle_duty", "used_vehicle_specific_duty", "find_hs_code"]
 
 
 def test_a_bare_reply_opening_with_and_continues_the_previous_answer():

@@ -687,3 +687,67 @@ def test_an_offer_is_kept_only_beside_an_answer_it_is_not():
     assert "offer" not in _offers_beside(became)
     unsure = {**offered, "intent": {"name": NLU_FALLBACK, "confidence": 0.4}}
     assert "offer" not in _offers_beside(unsure)
+
+
+ORIGIN = Context(previous_entry="certificate_of_origin",
+                 previous_question="How do I get a certificate of origin?",
+                 related=("documents_required_for_import", "export_procedure"))
+
+
+def test_a_follow_up_about_it_is_the_topic_on_screen_however_the_message_reads_alone():
+    # "how do i get one" alone reads as registering for a TPIN, clearly enough for the first
+    # reading; after the certificate's wording nothing else is lifted: the certificate again.
+    parse = scripted({
+        "how do i get one": [("kb_how_to_register_tpin", 0.78), (OUT_OF_SCOPE, 0.2)],
+        "How do I get a certificate of origin? how do i get one": [
+            ("kb_certificate_of_origin", 0.99), ("kb_how_to_register_tpin", 0.005),
+            ("kb_export_procedure", 0.005)],
+        "How do I get a certificate of origin?": [
+            ("kb_certificate_of_origin", 0.995), ("kb_export_procedure", 0.003),
+            ("kb_how_to_register_tpin", 0.002)],
+    })
+    result = asyncio.run(UNDERSTANDING("how do i get one", parse, ORIGIN))
+    assert result["intent"]["name"] == "kb_certificate_of_origin"
+    assert result["understanding"]["follow_up_of"] == "certificate_of_origin"
+
+
+CAR_TAXES = Context(previous_entry="import_motor_vehicle_duty",
+                    previous_question="What taxes do I pay to import a motor vehicle?",
+                    related=("used_vehicle_specific_duty", "electric_vehicle_duty"))
+
+
+def test_a_statement_about_mine_the_model_puts_outside_customs_is_read_with_the_topic():
+    parse = scripted({
+        "mine is 12 years old": [(OUT_OF_SCOPE, 0.95), ("kb_used_vehicle_specific_duty", 0.02)],
+        "What taxes do I pay to import a motor vehicle? mine is 12 years old": [
+            ("kb_import_motor_vehicle_duty", 0.6), ("kb_used_vehicle_specific_duty", 0.38),
+            ("kb_electric_vehicle_duty", 0.02)],
+        "What taxes do I pay to import a motor vehicle?": [
+            ("kb_import_motor_vehicle_duty", 0.99), ("kb_used_vehicle_specific_duty", 0.006),
+            ("kb_electric_vehicle_duty", 0.004)],
+    })
+    result = asyncio.run(UNDERSTANDING("mine is 12 years old", parse, CAR_TAXES))
+    assert result["intent"]["name"] == "kb_used_vehicle_specific_duty"
+    # the same message with no previous answer stays outside customs
+    assert asyncio.run(UNDERSTANDING("mine is 12 years old", parse, Context())
+                       )["intent"]["name"] == OUT_OF_SCOPE
+
+
+def test_it_that_refers_to_nothing_customs_answers_leaves_the_decline_as_it_is():
+    # "is it going to rain today?" after the VAT rate: read after the VAT rate's wording, the
+    # model still puts most of it outside customs.
+    async def parse(text: str) -> dict:
+        if text.lower().startswith("what is the vat rate"):
+            ranking = [("kb_import_vat_rate", 0.5), (OUT_OF_SCOPE, 0.45),
+                       ("kb_excise_duty_goods", 0.05)]
+        else:
+            ranking = [(OUT_OF_SCOPE, 0.96), ("kb_excise_duty_goods", 0.04)]
+        items = [{"name": n, "confidence": c} for n, c in ranking]
+        return {"text": text, "intent": dict(items[0]), "intent_ranking": items}
+
+    vat = Context(previous_entry="import_vat_rate",
+                  previous_question="What is the VAT rate on imports?",
+                  related=("excise_duty_goods",))
+    result = asyncio.run(UNDERSTANDING("is it going to rain today?", parse, vat))
+    assert result["intent"]["name"] == OUT_OF_SCOPE
+    assert "follow_up_of" not in result.get("understanding", {})
