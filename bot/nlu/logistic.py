@@ -289,12 +289,16 @@ class LogisticRegressionIntentClassifier(LogisticRegressionClassifier):
         started = time.perf_counter()
         problem = warm_start.Problem([f"{e.get('intent')}\t{e.get('text')}" for e in examples],
                                      classes, X[:, :n_sparse].tocsr(), dense_width)
-        cache = training_cache_dir() / "classifier"
+        # A start is where the same objective ended: another C, or counts and sentence
+        # vectors fitted apart, is another problem whose optimum starts nothing here.
+        dense_weight = float(self.config.get("dense_weight") or 0.0)
+        objective = (f"C{clf.C:g}" if not dense_weight else
+                     f"C{clf.C:g}-apart{dense_weight:g}-{self.config.get('dense_C')}")
+        cache = training_cache_dir() / "classifier" / objective
         start = warm_start.start(cache, problem) if self.config.get("warm_start") else None
         how = "warm start" if start is not None else "from zero"
         dense, y = X[:, n_sparse:].toarray(), np.searchsorted(classes, labels)
         plateau = float(self.config.get("plateau") or 0.0)
-        dense_weight = float(self.config.get("dense_weight") or 0.0)
         if start is None and not dense_weight and int(self.config.get("dense_first") or 0) > 0:
             start = dense_start(n_sparse, dense, y, len(classes), clf.C, clf.tol,
                                 int(self.config["dense_first"]), plateau)

@@ -102,15 +102,14 @@ def answered_and_offered(parse: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 def right_by(parse: dict[str, Any], expected: list[str]) -> str | None:
-    """How a reply to two questions is right: "answered" (both, in order), "offered" (one
-    answered, the other offered as a button; "offered in order" when the answered one was asked
-    first), or None when it is not right."""
+    """How a reply to two questions is right, as the issue words it: "answered" (both, in
+    order) or "offered" (the first answered, the second offered as a button in the same reply);
+    None when it is not right (the second answered and the first offered included)."""
     answered, offered = answered_and_offered(parse)
     if answered == expected:
         return "answered"
-    if (len(answered) == 1 and answered[0] in expected and len(offered) == 1
-            and sorted(answered + offered) == sorted(expected)):
-        return "offered in order" if answered + offered == expected else "offered"
+    if len(answered) == 1 and len(offered) == 1 and answered + offered == expected:
+        return "offered"
     return None
 
 
@@ -130,8 +129,10 @@ def outcome_of_parse(parse: dict[str, Any], expected: Any) -> str:
         if answered or intent == DOMESTIC_TAX:
             return "wrong"
         return "right" if intent in (OUT_OF_SCOPE, NLU_FALLBACK) else "declined"
-    if answered[:1] == [expected]:
+    if answered == [expected]:
         return "right"
+    # An entry answered beside the one asked ("two questions" read in one) is an answer the
+    # person did not ask for.
     return "wrong" if answered else "declined"
 
 
@@ -251,11 +252,10 @@ def format_offers(rows: dict[str, tuple[Tally | None, Tally]]) -> str:
     for kind, (before, after) in rows.items():
         if after.ways:
             both = after.ways["answered"]
-            offered = after.ways["offered"] + after.ways["offered in order"]
             was = f" (before: {before.ways['answered']})" if before else ""
             lines.append(f"{kind}: right {after.right} of {after.total} = {both} both answered"
-                         f"{was} + {offered} answered and the other offered as a button "
-                         f"({after.ways['offered in order']} of them answering the first asked)")
+                         f"{was} + {after.ways['offered']} the first answered and the second "
+                         f"offered as a button")
     offers = [f"{kind} {after.offered}/{after.total}" for kind, (_, after) in rows.items()
               if after.offered]
     lines.append("messages given an offer (a button to a second entry), after: "

@@ -86,11 +86,15 @@ class Clause:
     joined: bool = False
 
 
-# A comma before a question ("..., how do i pay it"): a boundary only when the text before it
-# is a question too. A condition or a detail is not ("if I import a car, how much is duty"), nor
-# is a question word followed by its subject ("when my goods arrive, what do i do").
-_OPENING = (rf"(?:(?:{_WH})\b(?!\s+(?:{_SUBJECT})\b)|(?:{_AUX})\s+(?:{_SUBJECT})\b)")
-COMMA = re.compile(rf",\s*(?={_OPENING})", re.IGNORECASE)
+# A comma before a question ("..., how do i pay it"): a boundary only when a question word
+# opens the text after it and the text before it is a question too. A condition or a detail is
+# not ("if I import a car, how much is duty"), nor is a question word followed by its subject or
+# an -ing word ("when my goods arrive, what do i do", "when importing a car, what ..."). A yes/no
+# question after a comma only elaborates the first ("how do I register for a TPIN, do I need to
+# go to the office?"): no boundary.
+_WH_OPENING = rf"(?:{_WH})\b(?!\s+(?:{_SUBJECT})\b)(?!\s+[a-z]+ing\b)"
+_OPENING = rf"(?:{_WH_OPENING}|(?:{_AUX})\s+(?:{_SUBJECT})\b)"
+COMMA = re.compile(rf",\s*(?={_WH_OPENING})", re.IGNORECASE)
 OPENS_QUESTION = re.compile(rf"^{_OPENING}", re.IGNORECASE)
 
 

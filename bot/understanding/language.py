@@ -37,9 +37,11 @@ get got go pay paid please help need want know tell ok okay hi hello thanks than
 """.split())
 
 
-# A form or reference code ("CE 5", "ce5", "CE-34", "C 10452"): letters with a number are no
-# word of any language, though "ce" is French ("ce 5?" asks about the visitor's vehicle form).
-CODE = re.compile(r"(?<![^\W\d_])[^\W\d_]{1,3}[\s-]?\d+(?!\w)")
+# A form or reference code ("CE 5", "ce5", "CE-34", "C 10452"): letters joined to a number,
+# capitals before one, or the customs forms' "ce" before one ("ce 5?" asks about the visitor's
+# vehicle form, though "ce" is French) are no word of any language. Another small word before
+# a number is ("PRN ya 3", "el IVA de 2").
+CODE = re.compile(r"(?<![^\W\d_])(?:[^\W\d_]{1,3}-?|[A-Z]{1,3}\s|(?i:ce)\s)\d+(?!\w)")
 # A short word in capitals is an acronym ("EU?", "CE form"), no word of a language, though
 # "eu" is Portuguese; unless the whole message is in capitals ("CE QUE JE DOIS PAYER").
 ACRONYM = re.compile(r"(?<![^\W\d_])[A-Z]{2,4}(?![^\W\d_])")

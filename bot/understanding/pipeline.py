@@ -64,8 +64,10 @@ STORY_OWNS = 0.8
 # the answer ("I want to join the AEO programme. How long does clearance take?": the clearance
 # answer, then the AEO programme's question to tap). A clause of the message other than the
 # answer's that asks (OFFER_ASKED), or reports a problem, says a want or names a topic
-# (OFFER_REQUESTED), read alone as another entry this surely; a story sentence (it only tells)
-# at OFFER_TOLD (1.01: never). At most MAX_OFFERS, in the message's order. A wrong button is an
+# (OFFER_REQUESTED), read alone as another entry this surely; a story sentence that only tells
+# (no want, no problem) at OFFER_TOLD (1.01: never). A want counts as a request even inside a
+# story: "I want to pay with mobile money. Where do I get the number?" answers the number and
+# offers how to pay. At most MAX_OFFERS, in the message's order. A wrong button is an
 # offer the person ignores, not a wrong answer.
 # Chosen with scripts/tune_wrapped.py's offer grid on its tuning files (those above and
 # dev_wrapped7, dev_compound7): 19 double questions right by an offer, 4 messages offered an
@@ -298,7 +300,8 @@ class Understanding:
         top, score = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         name, _ = _intent(whole)
-        if _is_entry(whole) and top != name and not _story_pulls(name, found, parsed):
+        if (_is_entry(whole) and top != name and top.startswith(INTENT_PREFIX)
+                and not _story_pulls(name, found, parsed)):
             return whole
         ranking = [{"name": n, "confidence": min(s / 2, 1.0)} for n, s in ranked
                    if n.startswith(INTENT_PREFIX)][:10]

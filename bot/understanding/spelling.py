@@ -111,8 +111,12 @@ class Speller:
 
 def _is_name(word: str, before: str) -> bool:
     """A capitalised word that does not start a sentence ("from Mazabuka", "I am Mwape"): a
-    name of a person or place, not a misspelling."""
-    starts = not before.strip() or before.rstrip()[-1] in ".!?\n"
+    name of a person or place, not a misspelling. After a greeting or a comma, colon or dash a
+    new sentence may start ("Hello, Custms clearence", "Hi Custms"): those are corrected."""
+    from bot.understanding.clauses import GREETING
+
+    rest = GREETING.sub("", before)
+    starts = not rest.strip() or rest.rstrip()[-1] in ".!?\n,:;-"
     return word[:1].isupper() and word[1:].islower() and not starts
 
 

@@ -243,3 +243,14 @@ def test_a_dense_weight_of_one_or_more_is_refused(tmp_path: Path) -> None:
     LogisticRegressionIntentClassifier.validate_config({"dense_weight": 0.75})
     with pytest.raises(InvalidConfigException):
         train(LogisticRegressionIntentClassifier, tmp_path, "one", dense_weight=1.0)
+
+
+def test_a_warm_start_comes_only_from_the_same_objective(tmp_path: Path) -> None:
+    from bot.settings.paths import training_cache_dir
+
+    train(LogisticRegressionIntentClassifier, tmp_path, "joint", length_percentile=0)
+    train(LogisticRegressionIntentClassifier, tmp_path, "apart", length_percentile=0,
+          dense_weight=0.5, dense_C=0.05)
+    kept = {p.parent.name for p in (training_cache_dir() / "classifier").glob("*/*.npz")}
+    # each objective keeps its own ends: the apart fit never starts from the joint one's
+    assert {"C1", "C1-apart0.5-0.05"} <= kept

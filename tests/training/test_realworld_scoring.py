@@ -1,5 +1,6 @@
 """`make eval`'s real-wording scoring: two questions are right when both are answered in order,
-or one is answered and the other offered as a button; an offered button is never wrong."""
+or the first is answered and the second offered as a button; an offered button is never wrong;
+an entry answered beside the one asked is."""
 
 from __future__ import annotations
 
@@ -27,12 +28,18 @@ def test_both_answered_in_order_is_right_by_answers():
     assert right_by(result, PAIR) == "answered"
 
 
-def test_one_answered_and_the_other_offered_is_right_by_an_offer_either_way_round():
+def test_the_first_answered_and_the_second_offered_is_right_by_an_offer_not_the_other_way():
     first = parse("kb_how_to_pay_customs_duty", offer=["kb_late_payment_penalty"])
     second = parse("kb_late_payment_penalty", offer=["kb_how_to_pay_customs_duty"])
-    assert outcome_of_parse(first, PAIR) == outcome_of_parse(second, PAIR) == "right"
-    assert right_by(first, PAIR) == "offered in order"
-    assert right_by(second, PAIR) == "offered"
+    assert outcome_of_parse(first, PAIR) == "right"
+    assert right_by(first, PAIR) == "offered"
+    assert outcome_of_parse(second, PAIR) == "declined"
+    assert right_by(second, PAIR) is None
+
+
+def test_an_entry_answered_beside_the_one_asked_is_wrong():
+    extra = parse("kb_find_my_tpin", ["kb_find_my_tpin", "kb_late_payment_penalty"])
+    assert outcome_of_parse(extra, "find_my_tpin") == "wrong"
 
 
 def test_an_offer_never_makes_an_item_wrong():
@@ -78,13 +85,13 @@ def test_the_table_note_tells_answers_from_offers():
     after = asyncio.run(score_single(items, bot))
     before = asyncio.run(score_single(items, model))
     compound = after["compound"]
-    assert (compound.right, compound.wrong, compound.declined) == (3, 0, 1)
-    assert compound.ways == {"answered": 1, "offered": 1, "offered in order": 1}
+    assert (compound.right, compound.wrong, compound.declined) == (2, 0, 2)
+    assert compound.ways == {"answered": 1, "offered": 1}
     assert compound.offered == 2
     assert after["wrapped"].offered == 1 and after["wrapped"].right == 1
     note = format_offers({kind: (before[kind], after[kind]) for kind in items})
-    assert ("compound: right 3 of 4 = 1 both answered (before: 0) + 2 answered and the other "
-            "offered as a button (1 of them answering the first asked)") in note
+    assert ("compound: right 2 of 4 = 1 both answered (before: 0) + 1 the first answered and "
+            "the second offered as a button") in note
     assert "compound 2/4, wrapped 1/1" in note
 
 

@@ -59,6 +59,9 @@ def test_form_codes_and_acronyms_are_no_words_of_another_language(detector, text
 
 
 @pytest.mark.parametrize("text", ["CE QUE JE DOIS PAYER", "ce que je dois payer",
-                                  "NDEFWAYA TPIN", "eu"])
+                                  "NDEFWAYA TPIN", "eu",
+                                  # a small word of the language before a number stays one
+                                  "Nifuna PRN ya 3", "Ninataka PRN ya 2",
+                                  "Cuánto es el IVA de 2 coches"])
 def test_a_message_all_in_capitals_or_a_lone_foreign_word_is_still_foreign(detector, text):
     assert not detector.is_english(text)

@@ -564,6 +564,21 @@ def test_an_entry_the_whole_reads_is_not_replaced_by_a_question_read_without_its
     assert result["intent"]["name"] == "kb_export_procedure"
 
 
+def test_a_decline_the_story_and_its_question_point_to_still_wins_over_an_unsure_entry():
+    # Storage fees are nothing the knowledge answers: the whole message barely reads as how to
+    # pay duty, the question alone is clearly out of scope; the rule that keeps an answering
+    # whole against another entry must not keep it against a decline.
+    story = "My goods are stuck at the border. How do I pay the storage fees?"
+    parse = story_parse({
+        story: [("kb_how_to_pay_customs_duty", 0.45), (OUT_OF_SCOPE, 0.4)],
+        "My goods are stuck at the border": [("kb_goods_in_transit_procedure", 0.5)],
+        "How do I pay the storage fees": [(OUT_OF_SCOPE, 0.9),
+                                          ("kb_how_to_pay_customs_duty", 0.05)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert result["intent"]["name"] == OUT_OF_SCOPE
+
+
 def test_an_entry_the_whole_reads_because_of_its_story_gives_way_to_the_question():
     story = ("Hello, I am a pharmacist. I want to import some medicines from India. "
              "Do I need a permit for this?")

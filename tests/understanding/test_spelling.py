@@ -80,6 +80,15 @@ def test_a_capitalised_name_inside_a_sentence_is_not_corrected():
         "farmer in register. customs help")
 
 
+def test_after_a_greeting_or_a_comma_a_capitalised_word_starts_a_sentence_and_is_corrected():
+    speller = Speller(Counter({"customs": 9, "receipt": 3, "refund": 3}))
+    assert normalise("Hello, Custms help", speller) == "Hello, customs help"
+    assert normalise("Hi Custms", speller) == "Hi customs"
+    assert normalise("Good morning, Reciept missing", speller) == "Good morning, receipt missing"
+    assert normalise("Duty: Refnd please", speller) == "Duty: refund please"
+    assert normalise("I live in Custms", speller) == "I live in Custms"  # a name
+
+
 def test_no_word_is_corrected_into_another_languages_word():
     # "mwabuka" (a Tonga greeting) is in the training data; "mazabuka" (a town) is not it.
     speller = Speller(Counter({"mwabuka": 3, "customs": 9}), frozenset(),
