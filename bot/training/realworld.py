@@ -113,6 +113,13 @@ def right_by(parse: dict[str, Any], expected: list[str]) -> str | None:
     return None
 
 
+def reversed_offer(parse: dict[str, Any], expected: list[str]) -> bool:
+    """The second question answered and the first offered: both in the reply, but not what the
+    issue counts as right (reported beside the table, not in it)."""
+    answered, offered = answered_and_offered(parse)
+    return len(answered) == 1 and len(offered) == 1 and offered + answered == expected
+
+
 def outcome_of_parse(parse: dict[str, Any], expected: Any) -> str:
     """right / wrong / declined for one parsed message (see the module docstring)."""
     intent = str((parse.get("intent") or {}).get("name") or "")
@@ -148,6 +155,8 @@ async def score_single(items: dict[str, list[tuple[str, Any]]], parse: Parse
             tally.offered += bool(answered_and_offered(result)[1])
             if outcome == "right" and isinstance(expected, list):
                 tally.ways[right_by(result, expected) or ""] += 1
+            elif isinstance(expected, list) and reversed_offer(result, expected):
+                tally.ways["reversed"] += 1
         tallies[kind] = tally
     return tallies
 
@@ -255,7 +264,8 @@ def format_offers(rows: dict[str, tuple[Tally | None, Tally]]) -> str:
             was = f" (before: {before.ways['answered']})" if before else ""
             lines.append(f"{kind}: right {after.right} of {after.total} = {both} both answered"
                          f"{was} + {after.ways['offered']} the first answered and the second "
-                         f"offered as a button")
+                         f"offered as a button; not counted: {after.ways['reversed']} with the "
+                         f"second answered and the first offered")
     offers = [f"{kind} {after.offered}/{after.total}" for kind, (_, after) in rows.items()
               if after.offered]
     lines.append("messages given an offer (a button to a second entry), after: "

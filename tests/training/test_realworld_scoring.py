@@ -86,12 +86,13 @@ def test_the_table_note_tells_answers_from_offers():
     before = asyncio.run(score_single(items, model))
     compound = after["compound"]
     assert (compound.right, compound.wrong, compound.declined) == (2, 0, 2)
-    assert compound.ways == {"answered": 1, "offered": 1}
+    assert compound.ways == {"answered": 1, "offered": 1, "reversed": 1}
     assert compound.offered == 2
     assert after["wrapped"].offered == 1 and after["wrapped"].right == 1
     note = format_offers({kind: (before[kind], after[kind]) for kind in items})
     assert ("compound: right 2 of 4 = 1 both answered (before: 0) + 1 the first answered and "
-            "the second offered as a button") in note
+            "the second offered as a button; not counted: 1 with the second answered and the "
+            "first offered") in note
     assert "compound 2/4, wrapped 1/1" in note
 
 
