@@ -13,6 +13,7 @@ from bot.names import DENY, STOP, THANK
 from bot.understanding import build
 from bot.understanding.context import (
     CONTEXT_TURNS,
+    MIN_MARGIN,
     MIN_OWN_EVIDENCE,
     TOPIC_WORD_EVIDENCE,
     Context,
@@ -70,6 +71,15 @@ def test_two_close_candidates_are_asked_about():
     assert resolution.entry is None
     assert {entry for entry, _ in resolution.candidates[:2]} == {
         "used_vehicle_specific_duty", "electric_vehicle_duty"}
+
+
+def test_a_winner_barely_ahead_of_an_entry_of_its_family_is_asked_about():
+    # "n 4 cars?" after the VAT rate: used-car duty only a little ahead of car taxes.
+    reading = {"used_vehicle_specific_duty": 0.65, "electric_vehicle_duty": 0.35}
+    assert 0.25 < 0.65 - 0.35 < MIN_MARGIN  # answered by the method before
+    assert resolve({}, [reading], CAR).entry is None
+    clear = {"used_vehicle_specific_duty": 0.72, "electric_vehicle_duty": 0.28}
+    assert resolve({}, [clear], CAR).entry == "used_vehicle_specific_duty"
 
 
 def test_other_than_scales_the_rest_to_one():

@@ -91,6 +91,31 @@ def test_a_follow_up_that_stays_unclear_offers_the_candidates():
     assert result["intent"]["name"] == NLU_FALLBACK
 
 
+def test_an_unclear_follow_up_is_asked_with_the_best_two_others_and_the_entry_just_answered():
+    ranking = run("and that one?", VAT)["intent_ranking"]
+    names = [item["name"] for item in ranking]
+    assert set(names[:2]) == {"kb_excise_duty_goods", "kb_import_motor_vehicle_duty"}
+    assert names[2:] == ["kb_import_vat_rate"]  # last: no higher than the candidates
+    assert ranking[2]["confidence"] <= ranking[1]["confidence"]
+
+
+def test_an_unclear_follow_up_offers_no_third_other_entry():
+    parse = scripted({
+        "and the rate": [("nlu_fallback", 0.4), ("kb_exchange_rate_for_customs", 0.3),
+                         ("kb_customs_duty_bands", 0.3), ("kb_import_vat_rate", 0.2)],
+        "How do I find the HS code? and the rate": [
+            ("kb_find_hs_code", 0.4), ("kb_exchange_rate_for_customs", 0.25),
+            ("kb_customs_duty_bands", 0.25), ("kb_import_vat_rate", 0.1)],
+        "How do I find the HS code?": [("kb_find_hs_code", 0.97), ("kb_import_vat_rate", 0.03)],
+    })
+    hs = Context(previous_entry="find_hs_code", previous_question="How do I find the HS code?")
+    result = asyncio.run(UNDERSTANDING("and the rate", parse, hs))
+    assert result["intent"]["name"] == NLU_FALLBACK
+    names = [item["name"] for item in result["intent_ranking"]]
+    assert set(names[:2]) == {"kb_exchange_rate_for_customs", "kb_customs_duty_bands"}
+    assert names[2:] == ["kb_find_hs_code"]
+
+
 def test_thanks_after_an_answer_stays_thanks():
     assert run("thanks", VAT)["intent"]["name"] == THANK
 
@@ -243,8 +268,10 @@ def test_a_message_that_says_nothing_of_its_own_is_asked_about_not_answered_agai
     })
     result = asyncio.run(UNDERSTANDING("what about it", parse, CARBON))
     assert result["intent"]["name"] == NLU_FALLBACK
-    assert {r["name"] for r in result["intent_ranking"]} == {
-        "kb_import_motor_vehicle_duty", "kb_visitor_vehicle_temporary_permit"}
+    names = [r["name"] for r in result["intent_ranking"]]
+    assert set(names[:2]) == {"kb_import_motor_vehicle_duty",
+                              "kb_visitor_vehicle_temporary_permit"}
+    assert names[2:] == ["kb_carbon_emission_surtax"]  # the topic just answered, last
 
 
 def story_parse(readings: dict[str, list[tuple[str, float]]]):

@@ -23,6 +23,7 @@ SPELLER = Speller(VOCABULARY, ENGLISH)
     ("decleration refrence", "declaration reference"),
     ("custms clering agent", "customs clearing agent"),
     ("imprt a vehicel", "import a vehicle"),
+    ("wat if i pay l8", "what if i pay late"),  # a number spelling a syllable
 ])
 def test_sms_spelling_and_misspellings_become_the_words_the_model_knows(typed, meant):
     assert normalise(typed, SPELLER) == meant
