@@ -141,31 +141,20 @@ def run_stack(name: str, model: Path, extra_env: dict[str, str], plain: bool = F
 # --- command ----------------------------------------------------------------------------------
 
 def understanding_cost() -> int:
-    """What bot.understanding costs under load: the same model served with it and without, the
-    parse on its own thread (bot.patches.parse_thread, as `make run` serves) and on the event
-    loop (NLU_THREAD=off, as before)."""
+    """What bot.understanding costs under load: the same model served with it and without."""
     from bot.settings.paths import CONFIG_FILE
     from bot.training import trainer
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     model, _ = train(trainer.build(), "ours", BENCH_DIR / "models", CONFIG_FILE)
-    runs = {
-        "without, loop": {"CUSTOMS_UNDERSTANDING": "off", "NLU_THREAD": "off"},
-        "with, loop": {"NLU_THREAD": "off"},
-        "without": {"CUSTOMS_UNDERSTANDING": "off"},
-        "with": {},
-    }
-    figures = {name: run_stack(name.replace(", ", "-"), model, extra)
-               for name, extra in runs.items()}
+    figures = {name: run_stack(name, model, extra) for name, extra in (
+        ("without", {"CUSTOMS_UNDERSTANDING": "off"}), ("with", {}))}
     (BENCH_DIR / "understanding.json").write_text(json.dumps(figures, indent=2), "utf-8")
-    for where, suffix in (("parse on the event loop", ", loop"), ("parse on its thread", "")):
-        print(where)
-        for i, concurrency in enumerate(LEVELS):
-            off = figures[f"without{suffix}"]["levels"][i]
-            on = figures[f"with{suffix}"]["levels"][i]
-            print(f"  x{concurrency}: {on['msgs_per_s']:.1f} msg/s with, {off['msgs_per_s']:.1f} "
-                  f"without ({on['msgs_per_s'] / off['msgs_per_s']:.2f}x); p95 "
-                  f"{on['p95_ms']:.0f} ms vs {off['p95_ms']:.0f} ms")
+    for i, concurrency in enumerate(LEVELS):
+        off, on = figures["without"]["levels"][i], figures["with"]["levels"][i]
+        print(f"x{concurrency}: {on['msgs_per_s']:.1f} msg/s with, {off['msgs_per_s']:.1f} "
+              f"without ({on['msgs_per_s'] / off['msgs_per_s']:.2f}x); p95 {on['p95_ms']:.0f} ms "
+              f"vs {off['p95_ms']:.0f} ms")
     return 0
 
 

@@ -1,6 +1,5 @@
 """The only place that changes Rasa's own code: measured fixes, the replay of repeated messages,
-the understanding of real wording around the model's parse, that parse off the event loop
-(`parse_thread`), what became of each message
+the understanding of real wording around the model's parse, what became of each message
 (for /metrics), no silent in-memory fallback of the conversation store (`store_failures`) and
 deadlines for slow clients on the Sanic server (`slow_clients`).
 

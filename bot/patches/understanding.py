@@ -76,11 +76,10 @@ class Reader:
                            m.metadata)
 
     async def __call__(self, reading: str) -> dict[str, Any]:
-        from bot.patches import ORIGINALS, parse_thread
+        from bot.patches import ORIGINALS
 
-        return await parse_thread.parse(
-            ORIGINALS["MessageProcessor.parse_message"], self.processor, self._copy(reading),
-            self.tracker, self.only_output_properties)
+        return await ORIGINALS["MessageProcessor.parse_message"](
+            self.processor, self._copy(reading), self.tracker, self.only_output_properties)
 
     async def many(self, readings: Sequence[str], fixed: bool = False) -> list[dict[str, Any]]:
         """The parses of `readings`, in order, from one run of the model graph. `fixed`: texts
@@ -97,9 +96,7 @@ class Reader:
                 kept.move_to_end(reading)
                 found[reading] = kept[reading]
         todo = [reading for reading in readings if reading not in found]
-        from bot.patches import parse_thread
-
-        fresh = await parse_thread.run(self._graph, todo)
+        fresh = self._graph(todo)
         if kept is None:
             return fresh
         for reading, parse in zip(todo, fresh, strict=True):
@@ -146,14 +143,14 @@ class Reader:
 
 async def _parse_message(self: Any, message: Any, tracker: Any = None,
                          only_output_properties: bool = True) -> dict[str, Any]:
-    from bot.patches import ORIGINALS, parse_thread
+    from bot.patches import ORIGINALS
     from bot.understanding import build, enabled, forms
 
     original = ORIGINALS["MessageProcessor.parse_message"]
     text = message.text
     if (not isinstance(text, str) or not text.strip() or text.startswith("/")
             or not enabled()):
-        return await parse_thread.parse(original, self, message, tracker, only_output_properties)
+        return await original(self, message, tracker, only_output_properties)
 
     parse = Reader(self, message, tracker, only_output_properties)
     in_form = bool(tracker is not None and tracker.active_loop_name)
