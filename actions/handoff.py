@@ -23,6 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._tracker import latest_intent, latest_reading, latest_text, person
+from actions.declarations.reference import find_reference
 from actions.interruptions import (
     LEAVES,
     interruption,
@@ -35,6 +36,7 @@ from bot.appdb.tickets import TicketLimitReached, create_ticket, post_webhook, t
 from bot.metrics import registry as metrics
 from bot.names import (
     CANCEL_HANDOVER_ACTION,
+    CHECK_DECLARATION_STATUS,
     CREATE_TICKET_ACTION,
     HANDOVER_CONTACT,
     HANDOVER_NAME,
@@ -151,6 +153,14 @@ def _kb():
     return get_knowledge()
 
 
+def wants_a_status_check(slot: str, tracker: Tracker) -> bool:
+    """A declaration status check with its reference, typed where a name or a contact is asked
+    ("status of LSK/2026/C/10452 tpin 1002003004"): the person now wants the check, which a
+    rule starts (the hand-over ends). Typed as the question for staff, it is that question."""
+    return (slot != HANDOVER_QUESTION and latest_intent(tracker) == CHECK_DECLARATION_STATUS
+            and find_reference(latest_text(tracker)) is not None)
+
+
 class ValidateHandoverForm(FormValidationAction):
     """Takes the asked-for slot from the reply (anything but "stop") and checks it."""
 
@@ -159,7 +169,8 @@ class ValidateHandoverForm(FormValidationAction):
 
     def _answer_for(self, slot: str, dispatcher: CollectingDispatcher,
                     tracker: Tracker) -> dict[str, Any]:
-        if tracker.get_slot(REQUESTED_SLOT) != slot or latest_intent(tracker) in LEAVES:
+        if (tracker.get_slot(REQUESTED_SLOT) != slot or latest_intent(tracker) in LEAVES
+                or wants_a_status_check(slot, tracker)):
             return {}  # rejected: the intent's own rule runs (data/support/rules.yml)
         kind = None if is_plain_answer(slot, tracker) else interruption(tracker, slot)
         if kind is not None:

@@ -140,6 +140,24 @@ def test_stop_extracts_nothing_so_the_stop_rule_cancels():
     assert list_tickets() == []
 
 
+@pytest.mark.parametrize("slot", ["handover_name", "handover_contact"])
+def test_a_status_check_with_a_reference_extracts_nothing_so_its_rule_starts_the_check(slot):
+    text = "status of LSK/2026/C/10452 tpin 1002003004"
+    slots, messages = run_form(form_tracker(slot, text, intent="check_declaration_status"))
+    assert slot not in slots and messages == []
+    # Without a reference it is no lookup: the name's own check answers ("type just your name").
+    slots, _ = run_form(form_tracker(slot, "check my declaration status",
+                                     intent="check_declaration_status"))
+    assert slot in slots
+
+
+def test_a_status_check_typed_as_the_question_for_staff_is_that_question():
+    text = "my declaration 2026 LSK C 10452 is stuck at the border, please check"
+    slots, _ = run_form(form_tracker("handover_question", text,
+                                     intent="check_declaration_status"))
+    assert slots["handover_question"] == text
+
+
 @pytest.mark.parametrize("slot", ["handover_name", "handover_question"])
 @pytest.mark.parametrize("text", ["asdfghjkl", "qwe rty", "jjjjjjj", "sdkfjh lkjh", "zxcvb"])
 def test_keyboard_mashing_is_not_a_name_nor_a_question(slot, text):

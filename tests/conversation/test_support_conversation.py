@@ -109,6 +109,30 @@ def test_stop_cancels_the_hand_over_and_stores_nothing(bot_server):
     assert answer[0]["text"].startswith(kb.fill(kb.entries["import_vat_rate"].answer)[:60])
 
 
+def test_a_status_check_typed_in_the_hand_over_form_ends_it_and_is_looked_up(bot_server):
+    kb, _ = read_knowledge(bot_server.knowledge_dir)
+    s = sender()
+    bot_server.send(s, "can i talk to an agent")
+    reply = texts(bot_server.send(s, "status of LSK/2026/C/10452 tpin 1002003004"))
+    assert kb.message("handoff_cancelled") in reply
+    assert "assessed" in reply.lower()
+    assert rows(bot_server.app_db_url,
+                "select id from support_tickets where conversation_id = :s", s=s) == []
+    # With the reference only, the check asks for the TPIN, not for a name.
+    t = sender()
+    bot_server.send(t, "can i talk to an agent")
+    reply = texts(bot_server.send(t, "where is my declaration 2026 LSK C 10452"))
+    assert kb.message("handoff_cancelled") in reply and "TPIN" in reply
+    assert "assessed" in texts(bot_server.send(t, "1002003004")).lower()
+    # Typed as the question for staff, it is that question: the form goes on to the contact.
+    u = sender()
+    bot_server.send(u, "can i talk to an agent")
+    bot_server.send(u, "Joseph Mwale")
+    reply = texts(bot_server.send(u, "my declaration 2026 LSK C 10452 is stuck, please check"))
+    assert kb.message("handoff_cancelled") not in reply
+    assert "assessed" not in reply.lower()
+
+
 def test_second_failure_leads_to_the_form_and_an_email_ticket(bot_server):
     kb, _ = read_knowledge(bot_server.knowledge_dir)
     s = sender()
