@@ -108,10 +108,6 @@ def _intent(parse: dict[str, Any]) -> tuple[str, float]:
     return str(intent.get("name") or ""), float(intent.get("confidence") or 0.0)
 
 
-async def _entry_scores(parse: Parse, text: str) -> dict[str, float]:
-    return entry_scores((await parse(text)).get("intent_ranking") or [])
-
-
 async def _read_all(parse: Parse, texts: Sequence[str], fixed: bool = False
                     ) -> list[dict[str, Any]]:
     """The model's readings of several texts, in order: in one run of the model when `parse`
