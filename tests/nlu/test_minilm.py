@@ -199,6 +199,60 @@ def test_int8_engine_computes_in_integers() -> None:
     assert "MatMulInteger" not in published
 
 
+def _exact_twin(path: Path) -> bytes:
+    """The same graph with each MatMulInteger done as a float MatMul of the same integers:
+    what a CPU that never saturates computes (exact up to float rounding)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph, nodes = model.graph, []
+    weights = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for node in graph.node:
+        if node.op_type != "MatMulInteger":
+            nodes.append(node)
+            continue
+        a, b, a_zero, b_zero = node.input
+        centred = weights[b].astype(np.float32) - weights[b_zero].astype(np.float32)
+        graph.initializer.append(numpy_helper.from_array(centred, f"{node.name}_b"))
+        n = node.name
+        nodes += [helper.make_node("Cast", [a], [f"{n}_a"], to=TensorProto.FLOAT),
+                  helper.make_node("Cast", [a_zero], [f"{n}_z"], to=TensorProto.FLOAT),
+                  helper.make_node("Sub", [f"{n}_a", f"{n}_z"], [f"{n}_c"]),
+                  helper.make_node("MatMul", [f"{n}_c", f"{n}_b"], [f"{n}_m"]),
+                  helper.make_node("Round", [f"{n}_m"], [f"{n}_r"]),
+                  helper.make_node("Cast", [f"{n}_r"], [node.output[0]], to=TensorProto.INT32)]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model.SerializeToString()
+
+
+def test_int8_engine_gives_the_same_vectors_on_every_cpu(tmp_path: Path) -> None:
+    """Signed weights let a CPU without VNNI saturate its 16-bit sums of two products, so the
+    same model read messages differently from one machine to the next: the weights must be
+    unsigned, and the engine must give what exact integer products give."""
+    import onnx
+    import onnxruntime
+
+    path = minilm.int8_model_file()
+    model = onnx.load(str(path))
+    kinds = {i.name: i.data_type for i in model.graph.initializer}
+    weight_kinds = {kinds[n.input[1]] for n in model.graph.node if n.op_type == "MatMulInteger"}
+    assert weight_kinds == {onnx.TensorProto.UINT8}
+    twin = tmp_path / "exact.onnx"
+    twin.write_bytes(_exact_twin(path))
+    texts = knowledge_questions()[:40] + ["hw do i gt tpin pls", "and for cars?"]
+    got = minilm.get_model("int8").encode(texts)
+    exact = minilm.MiniLMOnnx(twin, verify=False, batchable=False)
+    # Unfused: onnxruntime's float fusions (GELU, attention) would move the twin on their own.
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    exact.session = onnxruntime.InferenceSession(str(twin), options,
+                                                 providers=["CPUExecutionProvider"])
+    # Saturated products give 0.97-0.99 here; the engine's own fusions leave 0.99996.
+    assert (got * exact.encode(texts)).sum(1).min() > 0.9999
+
+
 def test_onnx_file_with_another_hash_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "model.onnx"
     fake.write_bytes(b"not the pinned file")
