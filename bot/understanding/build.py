@@ -74,7 +74,8 @@ def context_for(previous_entry: str | None, in_form: bool = False) -> Context:
     return Context(previous_entry=entry.id, previous_question=entry.question,
                    related=tuple(entry.related), in_form=in_form,
                    previous_wordings=tuple(dict.fromkeys(wordings)),
-                   previous_words=by_entry.get(entry.id, frozenset()), rare_words=rare)
+                   previous_words=by_entry.get(entry.id, frozenset()), rare_words=rare,
+                   entry_words=by_entry)
 
 
 def context_from(turns: Sequence[tuple[str, str | None]], in_form: bool = False) -> Context:

@@ -15,6 +15,7 @@ from bot.understanding.context import (
     CONTEXT_TURNS,
     MIN_MARGIN,
     MIN_OWN_EVIDENCE,
+    NAMED_MARGIN,
     TOPIC_WORD_EVIDENCE,
     Context,
     Resolution,
@@ -25,6 +26,7 @@ from bot.understanding.context import (
     joins,
     leans,
     lifts,
+    names,
     other_than,
     refers_back,
     refers_to_topic,
@@ -284,3 +286,32 @@ def test_the_context_carries_the_previous_entrys_rare_words():
     context = build.context_for("customs_offices_list")
     assert context.previous_words and context.previous_words <= context.rare_words
     assert "kitwe" in context.previous_words
+
+
+TPIN = Context(previous_entry="how_to_register_tpin", related=("what_is_tpin", "find_my_tpin"),
+               previous_words=frozenset({"register"}),
+               rare_words=frozenset({"register", "forgot", "aeo", "kitwe"}),
+               entry_words={"how_to_register_tpin": frozenset({"register"}),
+                            "find_my_tpin": frozenset({"forgot"}),
+                            "authorised_economic_operator": frozenset({"aeo"})})
+
+
+def test_a_follow_up_names_an_entry_by_a_rare_word_of_that_entry_not_of_the_previous_one():
+    assert names("find_my_tpin", "and if i already have one but forgot it", TPIN)
+    assert not names("what_is_tpin", "and if i already have one but forgot it", TPIN)
+    assert not names("how_to_register_tpin", "and to register?", TPIN)  # the previous entry's
+    assert not names("find_my_tpin", "and for my company?", TPIN)     # no rare word
+
+
+def test_an_entry_the_follow_up_names_wins_by_a_smaller_margin_and_needs_no_more_evidence():
+    assert NAMED_MARGIN < MIN_MARGIN
+    gap = (NAMED_MARGIN + MIN_MARGIN) / 2
+    # neither related entry gets a bonus over the other: the readings alone decide
+    reading = {"find_my_tpin": 0.5 + gap / 2, "what_is_tpin": 0.5 - gap / 2}
+    named = "and if i already have one but forgot it"
+    resolution = resolve({}, [reading], TPIN, named)
+    assert resolution.entry == "find_my_tpin"
+    assert resolve({}, [reading], TPIN, "and for my company?").entry is None
+    # The wordings read alone already lean the same way: the message moved nothing, but its
+    # word names the entry.
+    assert confirm(resolution, {}, [reading], [reading], TPIN, named).entry == "find_my_tpin"

@@ -413,6 +413,38 @@ def test_stop_it_after_an_answer_stays_stop():
     assert asyncio.run(UNDERSTANDING("stop it", parse, QUERY))["intent"]["name"] == "stop"
 
 
+PRN = Context(previous_entry="generate_payment_reference_number",
+              previous_question="How do I get a Payment Reference Number (PRN)?",
+              related=("how_to_pay_customs_duty", "payment_not_reflecting"))
+PRN_ALONE = [("kb_generate_payment_reference_number", 0.98),
+             ("kb_payment_not_reflecting", 0.01), ("kb_how_to_pay_customs_duty", 0.01)]
+
+
+def test_i_lost_it_read_unsurely_as_stop_leans_on_the_answer():
+    """"i lost it" (stop 0.82): not a stop the model is sure of, and it refers back: read with
+    the PRN on screen, the PRN again."""
+    parse = scripted({
+        "i lost it": [("stop", 0.82), (OUT_OF_SCOPE, 0.08)],
+        "How do I get a Payment Reference Number (PRN)? i lost it": [
+            ("kb_generate_payment_reference_number", 0.97), ("kb_payment_not_reflecting", 0.02),
+            ("kb_how_to_pay_customs_duty", 0.01)],
+        "How do I get a Payment Reference Number (PRN)?": PRN_ALONE,
+    })
+    result = asyncio.run(UNDERSTANDING("i lost it", parse, PRN))
+    assert result["intent"]["name"] == "kb_generate_payment_reference_number"
+    assert result["understanding"]["follow_up_of"] == "generate_payment_reference_number"
+
+
+def test_a_stop_the_model_is_sure_of_stays_stop_though_it_refers_back():
+    for text in ("forget it", "leave it"):
+        parse = scripted({
+            text: [("stop", 0.99)],
+            f"How do I get a Payment Reference Number (PRN)? {text}": PRN_ALONE,
+            "How do I get a Payment Reference Number (PRN)?": PRN_ALONE,
+        })
+        assert asyncio.run(UNDERSTANDING(text, parse, PRN))["intent"]["name"] == "stop", text
+
+
 async def confidently_out_of_scope(text: str) -> dict:
     """Alone: out of scope, sure; after the VAT rate's wording: mostly the VAT rate (as a
     softmax spreads it)."""
