@@ -189,6 +189,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot.training import evaluate, trainer
 
     try:
+        if args.set:
+            return evaluate.main_set(Path(args.set), totals_only=args.totals)
         return evaluate.main(conversations=_eval_assistant)
     except trainer.ContentError as exc:
         print(exc)
@@ -307,8 +309,13 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_train)
     sub.add_parser("run", help="validate, train if needed, and start the assistant") \
         .set_defaults(func=cmd_run)
-    sub.add_parser("eval", help="train if needed, then measure understanding on held-out "
-                   "questions").set_defaults(func=cmd_eval)
+    p = sub.add_parser("eval", help="train if needed, then measure understanding on held-out "
+                       "questions")
+    p.add_argument("--set", help="score this file (eval/heldout.yml's format, e.g. "
+                   "eval/dev_clean.yml) instead: per entry, confusions, totals and its misses")
+    p.add_argument("--totals", action="store_true",
+                   help="with --set: only the totals (for a check set kept blind)")
+    p.set_defaults(func=cmd_eval)
     p = sub.add_parser("report", help="support-unit report (Markdown and HTML) for a period")
     p.add_argument("--days", type=int, default=None, help="the last N days up to today (7)")
     p.add_argument("--since", type=_date, help="first day, YYYY-MM-DD")

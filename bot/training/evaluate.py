@@ -214,6 +214,54 @@ def summary_line(label: str, predictions: list[Prediction], threshold: float) ->
             f"{s.pct(s.oos_declined, s.oos):5.1f}%")
 
 
+# The held-out sets: read by `make eval` for totals only, never tuned on.
+BLIND_SETS = ("heldout.yml", "realworld.yml")
+
+
+def misses(predictions: list[Prediction], threshold: float) -> list[str]:
+    """Each in-scope question not answered right and each out-of-scope one answered, with what
+    the bot did instead (top intent and confidence when it declined)."""
+    lines = []
+    for p in predictions:
+        got = p.answered(threshold)
+        if got == p.expected:
+            continue
+        if p.expected is None or got is not None:
+            what = f"answered {got}"
+        else:
+            what = f"declined (top {p.intent or '-'} {p.confidence:.2f}, margin {p.margin:.2f})"
+        lines.append(f"  {p.expected or OUT_OF_SCOPE} -> {what}: {p.text}")
+    return lines
+
+
+def main_set(path: Path, totals_only: bool = False) -> int:
+    """A development set in eval/heldout.yml's format, scored as `make eval` scores the held-out
+    questions; `totals_only` (for a check set, kept blind) prints the two summary lines alone."""
+    from bot.training import trainer
+
+    if path.name in BLIND_SETS and not totals_only:
+        print(f"{path.name} measures the result: its misses are never shown (use --totals).")
+        return 2
+    b = trainer.build()
+    model, seconds = trainer.train(b)
+    if seconds is not None:
+        print(f"Trained {model.name} in {seconds:.0f}s.")
+    in_scope, oos = load_heldout(path)
+    threshold, ambiguity = fallback_settings(b.config)
+    parse = parsers(load_agent(model))
+    predictions, rate = predict(parse["bot"], in_scope, oos, ambiguity)
+    alone, _ = predict(parse["model"], in_scope, oos, ambiguity)
+    if not totals_only:
+        print(report(predictions, threshold, rate).replace("Held-out evaluation",
+                                                            f"{path.name}: evaluation", 1))
+        print("\nMissed by the bot:")
+        print("\n".join(misses(predictions, threshold)) or "  none")
+    print(f"\n{path.name}, the model alone and the bot (model + bot.understanding):")
+    print(summary_line("model alone", alone, threshold))
+    print(summary_line("bot", predictions, threshold))
+    return 0
+
+
 def main(conversations: Callable[[Path, dict[str, str]], Any] | None = None) -> int:
     """Held-out questions, then real wording per kind. `conversations(model, env)` is a context
     manager giving a REST `send(sender, text)` for the multi-turn kinds (the CLI starts an

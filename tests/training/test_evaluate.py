@@ -35,3 +35,44 @@ def test_heldout_set_covers_every_entry():
     assert len(oos) >= 100
     training = {e.lower() for entry in kb.entries.values() for e in entry.examples}
     assert not [q for q, _ in in_scope if q.lower() in training], "held-out leaked into training"
+
+
+def test_misses_name_what_the_bot_did_instead():
+    from bot.training.evaluate import misses
+
+    preds = [p("a", "kb_a", 0.9), p("a", "kb_b", 0.8), p("a", "out_of_scope", 0.7),
+             p(None, "kb_a", 0.9), p(None, "out_of_scope", 0.9)]
+    lines = misses(preds, 0.5)
+    assert len(lines) == 3
+    assert "a -> answered b" in lines[0] and "declined (top out_of_scope 0.70" in lines[1]
+    assert "out_of_scope -> answered a" in lines[2]
+
+
+def test_clean_dev_sets_cover_every_entry_and_are_not_trained_on():
+    """eval/dev_clean.yml (tuning) and dev_clean_check.yml (check) score with `bot eval --set`:
+    both cover every entry, share no question, and none of theirs is a training example."""
+    from pathlib import Path
+
+    from bot.content.reader import read_knowledge
+
+    root = Path(__file__).resolve().parents[2]
+    kb, _ = read_knowledge(root / "knowledge")
+    training = {e.lower() for entry in kb.entries.values() for e in entry.examples}
+    seen: list[set[str]] = []
+    for name in ("dev_clean.yml", "dev_clean_check.yml"):
+        in_scope, oos = load_heldout(root / "eval" / name)
+        assert {entry for _, entry in in_scope} == set(kb.entries)
+        assert len(oos) >= 30
+        texts = {q.lower() for q, _ in in_scope} | {q.lower() for q in oos}
+        assert not texts & training, f"{name} leaked into training"
+        seen.append(texts)
+    assert not seen[0] & seen[1]
+
+
+def test_a_held_out_set_is_never_scored_with_its_misses(capsys):
+    from pathlib import Path
+
+    from bot.training.evaluate import main_set
+
+    assert main_set(Path("eval/heldout.yml")) == 2
+    assert "never shown" in capsys.readouterr().out
