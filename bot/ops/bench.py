@@ -8,6 +8,9 @@ with two Sanic workers (SANIC_WORKERS=2 needs the Redis lock store). Memory is t
 size of the Rasa and action-server process groups, read from /proc. Held-out accuracy is
 measured on both models so that speed is not bought with understanding.
 
+`--against-checkout PATH [--rounds N]`: this tree against another checkout of the project, in
+one run (bot/ops/bench_checkout.py).
+
 Then the cost-growth section (bot/ops/bench_growth.py: training and turn latency as the
 knowledge base and one conversation grow, before and after; `--growth` runs only it, `--no-growth`
 skips it). Writes docs/performance.md (the table for the README), docs/bench.png, docs/growth.png
@@ -92,25 +95,34 @@ def plain_rasa_stack(model: Path, env: dict[str, str], home: Path) -> Any:
     return PlainRasaStack(model=model, env=env, log_dir=home / "log", run_dir=home / "run")
 
 
-def run_stack(name: str, model: Path, extra_env: dict[str, str], plain: bool = False) -> dict:
-    """Start one configuration, warm it up, drive every level; return its figures."""
+def run_stack(name: str, model: Path, extra_env: dict[str, str], plain: bool = False,
+              checkout: Path | None = None) -> dict:
+    """Start one configuration, warm it up, drive every level; return its figures. `checkout`:
+    another checkout's stack, started by its own launcher (bot/ops/bench_checkout.py)."""
     from bot.ops import launcher
 
     home = BENCH_DIR / name
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    env = launcher.environment({
+    overrides = {
         "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()),
         "WEB_PORT": str(free_port()), "VAR_DIR": str(home / "var"),
         "TRACKER_DB": str(home / "tracker.db"), "CUSTOMS_DB_URL": f"sqlite:///{home / 'app.db'}",
-        "RATE_LIMIT_PER_MINUTE": "0", **launcher.ONE_ADDRESS, **extra_env})
-    for key in ("TRACKER_DB_URL", "ACTION_SERVER_URL", "RASA_API_TOKEN"):
-        if key not in extra_env:
+        "RATE_LIMIT_PER_MINUTE": "0", **launcher.ONE_ADDRESS, **extra_env}
+    drop = [k for k in ("TRACKER_DB_URL", "ACTION_SERVER_URL", "RASA_API_TOKEN")
+            if k not in extra_env]
+    if checkout is not None:
+        from bot.ops.bench_checkout import CheckoutStack
+
+        stack: Any = CheckoutStack(checkout, model, overrides, drop, home)
+    else:
+        env = launcher.environment(overrides)
+        for key in drop:
             env.pop(key, None)
-    subprocess.run([sys.executable, "-m", "bot", "db", "init"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    stack = (plain_rasa_stack(model, env, home) if plain else
-             launcher.Stack(model=model, env=env, log_dir=home / "log", run_dir=home / "run"))
+        subprocess.run([sys.executable, "-m", "bot", "db", "init"], cwd=ROOT, env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+        stack = (plain_rasa_stack(model, env, home) if plain else
+                 launcher.Stack(model=model, env=env, log_dir=home / "log", run_dir=home / "run"))
     url = f"{stack.rasa_url}/webhooks/rest/webhook"
     started = time.monotonic()
     try:
@@ -168,7 +180,7 @@ def render(results_file: Path, docs: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m bot bench [--no-workers] [--render]`."""
+    """`python -m bot bench [--no-workers] [--render] [--against-checkout PATH]`."""
     parser = argparse.ArgumentParser(prog="python -m bot bench", description=__doc__)
     parser.add_argument("--no-workers", action="store_true",
                         help="skip the SANIC_WORKERS=2 run (it needs Redis)")
@@ -182,7 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--understanding", action="store_true",
                         help="only ours, with and without bot.understanding "
                              "(CUSTOMS_UNDERSTANDING=off), same model, same run")
+    parser.add_argument("--against-checkout", type=Path, metavar="PATH",
+                        help="only this tree against another checkout (e.g. a git worktree of "
+                             "an older commit), each with its own model and launcher")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="with --against-checkout: how many times each side is run, "
+                             "alternately (default 3)")
     args = parser.parse_args(argv)
+    if args.against_checkout:
+        from bot.ops.bench_checkout import against_checkout
+
+        return against_checkout(args.against_checkout, args.rounds)
     if args.render:
         return render(BENCH_DIR / "results.json", DOCS)
     if args.understanding:

@@ -4,6 +4,7 @@ channel, percentiles, process-group memory, the rendered docs and the shared tra
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.ops import bench as run
+from bot.ops import bench_checkout
 from bot.training.bench import load, memory, render
 from bot.training.trainer import Build, rasa_train_command
 
@@ -201,3 +203,53 @@ def test_the_long_conversation_says_stop_when_the_hand_over_form_starts(monkeypa
     script = lc.messages(6)
     assert sent == script[:3] + ["stop"] + script[3:5]
     assert len(conv.latencies_ms) == 6 and conv.errors == 0
+
+
+STUB_LAUNCHER = '''
+import json, os, subprocess
+from pathlib import Path
+ROOT = Path(__file__).resolve().parents[2]
+def environment(overrides):
+    return {**os.environ, "DEFAULTED": "by the checkout", **overrides}
+class Stack:
+    def __init__(self, model, env, log_dir, run_dir):
+        self.env, self.procs = env, {}
+    def start_actions(self):
+        self.procs["actions"] = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    def start_rasa(self):
+        self.procs["rasa"] = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    def wait_ready(self, timeout):
+        seen = [self.env[k] for k in ("PYTHONPATH", "DEFAULTED", "RASA_PORT")]
+        (ROOT / "seen.json").write_text(json.dumps(seen + ["TRACKER_DB_URL" in self.env]))
+'''
+
+
+def test_another_checkout_is_started_by_its_own_launcher_and_stopped_here(tmp_path, monkeypatch):
+    """`--against-checkout`: that checkout's code, environment defaults and launcher start its
+    servers; they outlive the starter and this tree stops their process groups."""
+    (tmp_path / "bot" / "ops").mkdir(parents=True)
+    (tmp_path / "bot" / "__init__.py").write_text("")
+    (tmp_path / "bot" / "__main__.py").write_text("")  # `python -m bot db init`: nothing to do
+    (tmp_path / "bot" / "ops" / "__init__.py").write_text("")
+    (tmp_path / "bot" / "ops" / "launcher.py").write_text(STUB_LAUNCHER)
+    monkeypatch.setenv("TRACKER_DB_URL", "sqlite:///elsewhere.db")
+    stack = bench_checkout.CheckoutStack(tmp_path, tmp_path / "model.tar.gz", {"RASA_PORT": "5999"},
+                              ["TRACKER_DB_URL"], tmp_path / "home")
+    assert stack.rasa_url == "http://127.0.0.1:5999"
+    try:
+        stack.start_actions()
+        stack.start_rasa()
+        stack.wait_ready(timeout=30)
+        assert json.loads((tmp_path / "seen.json").read_text()) == [
+            str(tmp_path), "by the checkout", "5999", False]
+        pids = {name: server.pid for name, server in stack.procs.items()}
+        assert set(pids) == {"rasa", "actions"} and stack.dead() == []
+        assert all(os.getpgid(pid) == pid for pid in pids.values())  # own groups: PeakMemory
+    finally:
+        stack.stop()
+    assert not any(map(bench_checkout._alive, pids.values()))
+
+
+def test_against_checkout_refuses_this_tree(capsys):
+    assert bench_checkout.against_checkout(run.ROOT, rounds=1) == 2
+    assert "another checkout" in capsys.readouterr().out
