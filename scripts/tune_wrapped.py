@@ -3,6 +3,7 @@ on the development stories, double questions, short messages and near misses, an
 sets never tuned on.
 
     PYTHONPATH=. .venv/bin/python scripts/tune_wrapped.py   # PYTHONPATH: this checkout's bot
+    PYTHONPATH=. .venv/bin/python scripts/tune_wrapped.py --files   # per file, no grid
 
 Tunes on eval/dev_wrapped.yml, dev_wrapped4.yml, dev_wrapped5.yml, dev_wrapped7.yml,
 dev_compound.yml, dev_compound2.yml, dev_compound4.yml, dev_compound5.yml, dev_compound7.yml,
@@ -28,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -193,6 +195,9 @@ def print_files(runner: Runner) -> None:
 
 def main() -> None:
     runner = Runner()
+    if "--files" in sys.argv[1:]:  # the per-file lines alone, without the grids
+        print_files(runner)
+        return
     tuning = [item for name in TUNE for item in load(name)]
     print_story_grid(runner, tuning)
     print_offer_grid(runner, tuning)
