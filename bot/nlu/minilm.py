@@ -3,7 +3,8 @@
 Three engines compute nearly the same vectors (checked by tests/test_minilm.py):
 - `int8`: the ONNX model with its matrix products in 8-bit integers (onnxruntime dynamic
   quantization, per channel), derived here from the published file below. About 1.5 ms a
-  message; cosine >= 0.98 with the reference. Weights are unsigned (u8 x u8): with signed
+  message where first measured (6 ms of CPU with the tokenizer on a later 2-core AVX2
+  machine); cosine >= 0.98 with the reference. Weights are unsigned (u8 x u8): with signed
   weights (u8 x s8) a CPU without VNNI (AVX2 only) saturates the pairs of products in 16 bits,
   so the same model read another message on another CPU (held-out 95.4 % right against 96.9 %);
   u8 x u8 products are exact on every CPU, at the same speed here.

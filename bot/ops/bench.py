@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +97,11 @@ def plain_rasa_stack(model: Path, env: dict[str, str], home: Path) -> Any:
 
 
 def run_stack(name: str, model: Path, extra_env: dict[str, str], plain: bool = False,
-              checkout: Path | None = None) -> dict:
-    """Start one configuration, warm it up, drive every level; return its figures. `checkout`:
-    another checkout's stack, started by its own launcher (bot/ops/bench_checkout.py)."""
+              stack_factory: Callable[[dict[str, str], list[str], Path], Any] | None = None
+              ) -> dict:
+    """Start one configuration, warm it up, drive every level; return its figures.
+    `stack_factory(overrides, dropped keys, home)`: a stack started otherwise (another
+    checkout's, bot/ops/bench_checkout.py)."""
     from bot.ops import launcher
 
     home = BENCH_DIR / name
@@ -111,10 +114,8 @@ def run_stack(name: str, model: Path, extra_env: dict[str, str], plain: bool = F
         "RATE_LIMIT_PER_MINUTE": "0", **launcher.ONE_ADDRESS, **extra_env}
     drop = [k for k in ("TRACKER_DB_URL", "ACTION_SERVER_URL", "RASA_API_TOKEN")
             if k not in extra_env]
-    if checkout is not None:
-        from bot.ops.bench_checkout import CheckoutStack
-
-        stack: Any = CheckoutStack(checkout, model, overrides, drop, home)
+    if stack_factory is not None:
+        stack: Any = stack_factory(overrides, drop, home)
     else:
         env = launcher.environment(overrides)
         for key in drop:
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.against_checkout:
         from bot.ops.bench_checkout import against_checkout
 
-        return against_checkout(args.against_checkout, args.rounds)
+        return against_checkout(args.against_checkout, args.rounds, run_stack, BENCH_DIR)
     if args.render:
         return render(BENCH_DIR / "results.json", DOCS)
     if args.understanding:

@@ -191,6 +191,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         if args.set:
             return evaluate.main_set(Path(args.set), totals_only=args.totals)
+        if args.totals:
+            print("--totals goes with --set FILE (make eval prints the held-out totals).")
+            return 2
         return evaluate.main(conversations=_eval_assistant)
     except trainer.ContentError as exc:
         print(exc)

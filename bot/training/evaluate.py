@@ -9,6 +9,7 @@ threshold in config.yml is chosen by these numbers.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections import Counter, defaultdict
@@ -214,8 +215,21 @@ def summary_line(label: str, predictions: list[Prediction], threshold: float) ->
             f"{s.pct(s.oos_declined, s.oos):5.1f}%")
 
 
-# The held-out sets: read by `make eval` for totals only, never tuned on.
+# The held-out sets measure the result: never tuned on, their misses not shown by `--set`.
 BLIND_SETS = ("heldout.yml", "realworld.yml")
+
+
+def blind(path: Path) -> bool:
+    """A held-out set (even through a link or a copy's name) or a set whose header says BLIND."""
+    resolved = path.resolve()
+    if resolved.name in BLIND_SETS or path.name in BLIND_SETS:
+        return True
+    try:
+        with path.open(encoding="utf-8") as f:
+            header = "".join(line for line in itertools.islice(f, 10) if line.startswith("#"))
+    except OSError:
+        return False
+    return "BLIND" in header
 
 
 def misses(predictions: list[Prediction], threshold: float) -> list[str]:
@@ -239,14 +253,20 @@ def main_set(path: Path, totals_only: bool = False) -> int:
     questions; `totals_only` (for a check set, kept blind) prints the two summary lines alone."""
     from bot.training import trainer
 
-    if path.name in BLIND_SETS and not totals_only:
-        print(f"{path.name} measures the result: its misses are never shown (use --totals).")
+    if blind(path) and not totals_only:
+        print(f"{path}: a blind set (held out, or a check set marked BLIND): its misses are "
+              "never shown; use --totals.")
+        return 2
+    try:
+        in_scope, oos = load_heldout(path)
+    except (OSError, yaml.YAMLError, AttributeError, TypeError) as error:
+        print(f"{path}: not a set in eval/heldout.yml's format (in_scope: entry -> questions, "
+              f"{OUT_OF_SCOPE}: questions): {error}")
         return 2
     b = trainer.build()
     model, seconds = trainer.train(b)
     if seconds is not None:
         print(f"Trained {model.name} in {seconds:.0f}s.")
-    in_scope, oos = load_heldout(path)
     threshold, ambiguity = fallback_settings(b.config)
     parse = parsers(load_agent(model))
     predictions, rate = predict(parse["bot"], in_scope, oos, ambiguity)

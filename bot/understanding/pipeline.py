@@ -14,10 +14,10 @@ from bot.names import (
     NLU_FALLBACK,
     OTHER_LANGUAGE,
     OUT_OF_SCOPE,
+    STOP,
 )
 from bot.understanding import clauses, nearmiss
 from bot.understanding.context import (
-    BARE_REPLIES,
     CONFIDENT_ALONE,
     Context,
     asks_about_it,
@@ -94,12 +94,12 @@ UNSURE_OR_DECLINED = (NLU_FALLBACK, *DECLINES)
 # follow-up: replaced by a clear one, or by the question "which?" when the message leans on the
 # previous answer ("how early" read as a greeting after how to lodge a declaration).
 UNSURE_CHAT = 0.6
-# A bare reply (stop, yes, no) read in a message with a word that refers back is the model's
-# reading only when it is this sure: "forget it", "stop it", "leave it" read 0.99 and more as
-# "stop"; "i lost it" (0.82) and "i did but it's not there" (0.72) say something about the
-# answer on screen, and are read as possible follow-ups (replaced only by an entry clearly meant).
-# On scripts/tune_followups.py's tuning sets 2 right more (those two), none wrong; 0.9 to 0.98
-# score alike.
+# "stop" read in a message with a word that refers back is the model's reading only when it is
+# this sure: "forget it", "stop it", "leave it" read 0.99 and more as "stop"; "i lost it"
+# (0.82) and "i did but it's not there" (0.72) say something about the answer on screen, and are
+# read as possible follow-ups (replaced only by an entry clearly meant). Yes and no keep
+# UNSURE_CHAT ("yes it did" answers "did this help?"). On scripts/tune_followups.py's tuning
+# sets 2 right more (those two), none wrong; 0.9 to 0.98 score alike.
 SURE_REPLY = 0.95
 # A follow-up that stays unclear is asked with the best ASKED_CANDIDATES other entries and the
 # entry just answered as buttons (`_asking_with`), in that order. On the tuning follow-ups
@@ -357,7 +357,7 @@ class Understanding:
         chat = not (name in REPLACEABLE or name.startswith(INTENT_PREFIX))
         # "can i cancel it" read as "stop": only an entry clearly meant replaces the reading.
         questioned = chat and confidence >= UNSURE_CHAT and asks_about_it(text, name)
-        unsure = SURE_REPLY if refers and name in BARE_REPLIES else UNSURE_CHAT
+        unsure = SURE_REPLY if refers and name == STOP else UNSURE_CHAT
         if chat and confidence >= unsure and not (joins(text, name) or questioned):
             return alone  # thanks, stop, a person: the model knows what this is
         sure_alone = name.startswith(INTENT_PREFIX) and confidence >= CONFIDENT_ALONE

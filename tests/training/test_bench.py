@@ -221,6 +221,11 @@ class Stack:
     def wait_ready(self, timeout):
         seen = [self.env[k] for k in ("PYTHONPATH", "DEFAULTED", "RASA_PORT")]
         (ROOT / "seen.json").write_text(json.dumps(seen + ["TRACKER_DB_URL" in self.env]))
+    def stop(self):
+        for proc in self.procs.values():
+            proc.kill()
+            proc.wait()
+        (ROOT / "stopped").write_text("by the checkout's launcher")
 '''
 
 
@@ -248,8 +253,9 @@ def test_another_checkout_is_started_by_its_own_launcher_and_stopped_here(tmp_pa
     finally:
         stack.stop()
     assert not any(map(bench_checkout._alive, pids.values()))
+    assert (tmp_path / "stopped").exists()  # stopped by its own launcher, not killed from here
 
 
-def test_against_checkout_refuses_this_tree(capsys):
-    assert bench_checkout.against_checkout(run.ROOT, rounds=1) == 2
+def test_against_checkout_refuses_this_tree(capsys, tmp_path):
+    assert bench_checkout.against_checkout(run.ROOT, 1, run.run_stack, tmp_path) == 2
     assert "another checkout" in capsys.readouterr().out

@@ -76,3 +76,24 @@ def test_a_held_out_set_is_never_scored_with_its_misses(capsys):
 
     assert main_set(Path("eval/heldout.yml")) == 2
     assert "never shown" in capsys.readouterr().out
+
+
+def test_a_check_set_marked_blind_or_a_link_to_a_held_out_set_is_refused(tmp_path, capsys):
+    from pathlib import Path
+
+    from bot.training.evaluate import main_set
+
+    link = tmp_path / "mine.yml"
+    link.symlink_to(Path("eval/heldout.yml").resolve())
+    assert main_set(link) == 2
+    assert main_set(Path("eval/dev_clean_check.yml")) == 2
+    assert capsys.readouterr().out.count("never shown") == 2
+
+
+def test_a_file_of_another_format_is_refused_before_any_training(tmp_path, capsys):
+    from bot.training.evaluate import main_set
+
+    other = tmp_path / "turns.yml"
+    other.write_text("- [hello, and vat?, import_vat_rate]\n")
+    assert main_set(other) == 2
+    assert "not a set in eval/heldout.yml's format" in capsys.readouterr().out

@@ -445,6 +445,19 @@ def test_a_stop_the_model_is_sure_of_stays_stop_though_it_refers_back():
         assert asyncio.run(UNDERSTANDING(text, parse, PRN))["intent"]["name"] == "stop", text
 
 
+def test_yes_or_no_with_a_word_that_refers_back_stays_the_reply():
+    """ "yes it did" answers "did this help?": the rule for an unsure stop leaves it alone."""
+    for text, name in (("yes it did", "affirm"), ("no that is wrong", "deny")):
+        parse = scripted({
+            text: [(name, 0.85), (OUT_OF_SCOPE, 0.1)],
+            f"How do I get a Payment Reference Number (PRN)? {text}": [
+                ("kb_generate_payment_reference_number", 0.97),
+                ("kb_payment_not_reflecting", 0.02), ("kb_how_to_pay_customs_duty", 0.01)],
+            "How do I get a Payment Reference Number (PRN)?": PRN_ALONE,
+        })
+        assert asyncio.run(UNDERSTANDING(text, parse, PRN))["intent"]["name"] == name, text
+
+
 async def confidently_out_of_scope(text: str) -> dict:
     """Alone: out of scope, sure; after the VAT rate's wording: mostly the VAT rate (as a
     softmax spreads it)."""
