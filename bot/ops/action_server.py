@@ -25,6 +25,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
 import zlib
 from collections.abc import Mapping
@@ -78,13 +79,38 @@ def create_app(token: str | None, actions_package: str = "actions") -> Any:
     return app
 
 
-def action_name(request: Any) -> str | None:
-    """The action a webhook call asks for (`next_action`), or None."""
+# Rasa's action call starts with its name (`RemoteAction._action_call_format`): read from the
+# body's first bytes, not from the whole tracker parsed a second time (rasa-sdk parsed it once).
+_FIRST_KEY = re.compile(r'\{\s*"next_action"\s*:\s*')
+_HEAD_BYTES = 1024
+
+
+def _leading_name(head: bytes) -> tuple[bool, Any]:
+    """(True, value) when `head` opens with the `next_action` key and holds its whole value."""
+    text = head.decode("utf-8", "replace")
+    found = _FIRST_KEY.match(text)
+    if found is None:
+        return False, None
+    try:
+        value, end = json.JSONDecoder().raw_decode(text, found.end())
+    except ValueError:
+        return False, None
+    return end < len(text), value
+
+
+def action_name(request: Any, served: bool = False) -> str | None:
+    """The action a webhook call asks for (`next_action`), or None. `served`: rasa-sdk parsed
+    the body and ran the action (200), so the name may be read from the body's first bytes."""
     try:
         raw = request.body or b""
-        if request.headers.get("content-encoding") == "deflate":
-            raw = zlib.decompress(raw)
-        name = json.loads(raw).get("next_action")
+        deflated = request.headers.get("content-encoding") == "deflate"
+        known, name = False, None
+        if served:
+            head = (zlib.decompressobj().decompress(raw, _HEAD_BYTES) if deflated
+                    else raw[:_HEAD_BYTES])
+            known, name = _leading_name(head)
+        if not known:
+            name = json.loads(zlib.decompress(raw) if deflated else raw).get("next_action")
     except (ValueError, AttributeError, zlib.error):
         return None
     return name if isinstance(name, str) else None
@@ -110,7 +136,8 @@ def add_observability(app: Any) -> None:
             return
         # An action this server does not have (404) or no action named: one label for all,
         # so made-up names cannot grow the number of series.
-        name = action_name(request) if answer.status != 404 else None
+        name = (action_name(request, served=answer.status == 200) if answer.status != 404
+                else None)
         label = name or "unknown"
         metrics.ACTION_CALLS.labels(label).inc()
         metrics.ACTION_SECONDS.labels(label).observe(time.perf_counter() - started)
