@@ -31,7 +31,10 @@ LEAD_END = re.compile(
 )
 # How sure the model must be that the opening clause alone is stop.
 LEAD_STOP_CONFIDENCE = 0.6
-# A whole message the model is this sure is a knowledge question stays one.
+# A message whose rest (after the opening stop) the model, reading it alone, is this sure is a
+# knowledge question stays one ("forget it, duty on cars"). The whole message is not asked:
+# the opening pulls it anywhere ("never mind, i will ask my clearing agent" read 0.85 as "do I
+# need a clearing agent?", though it asks nothing).
 CONFIDENT_ENTRY = 0.8
 
 
@@ -53,8 +56,6 @@ async def leaving(result: dict[str, Any], text: str, parse: Parse) -> dict[str, 
     name = str(intent.get("name") or "")
     if name in (STOP, OTHER_LANGUAGE) or result.get("compound"):
         return result
-    if name.startswith(INTENT_PREFIX) and float(intent.get("confidence") or 0) >= CONFIDENT_ENTRY:
-        return result
     found = split_lead(text)
     if found is None:
         return result
@@ -65,6 +66,11 @@ async def leaving(result: dict[str, Any], text: str, parse: Parse) -> dict[str, 
     confidence = float(lead_intent.get("confidence") or 0.0)
     if lead_intent.get("name") != STOP or confidence < LEAD_STOP_CONFIDENCE:
         return result
+    if name.startswith(INTENT_PREFIX) and float(intent.get("confidence") or 0) >= CONFIDENT_ENTRY:
+        alone = (await parse(rest)).get("intent") or {}
+        if (str(alone.get("name") or "").startswith(INTENT_PREFIX)
+                and float(alone.get("confidence") or 0) >= CONFIDENT_ENTRY):
+            return result
     leaving_result = copy.copy(result)
     leaving_result["intent"] = {"name": STOP, "confidence": confidence}
     leaving_result["intent_ranking"] = [{"name": STOP, "confidence": confidence},

@@ -14,9 +14,15 @@ from bot.understanding import forms
 STOPS = {"forget it", "never mind", "nevermind", "not now", "leave it", "forget about it"}
 
 
+# What it reads alone as a knowledge question it is sure of.
+QUESTIONS = {"duty on cars": "kb_import_motor_vehicle_duty"}
+
+
 async def fake_parse(text: str) -> dict:
     if text.lower() in STOPS:
         return {"text": text, "intent": {"name": STOP, "confidence": 0.95}}
+    if text.lower() in QUESTIONS:
+        return {"text": text, "intent": {"name": QUESTIONS[text.lower()], "confidence": 0.9}}
     return {"text": text, "intent": {"name": "out_of_scope", "confidence": 0.5}}
 
 
@@ -42,10 +48,16 @@ def test_an_opening_stop_clause_leaves_the_form(text):
     ("never mind, my reference is 2026 LSK C 10452", "check_declaration_status", 0.6),
     ("never mind the refund, my car was held", "out_of_scope", 0.5),  # no short opening
     ("hello, i am Mary Banda", "greet", 0.9),                         # the opening is not stop
-    ("forget it i'll go", "kb_contact_customer_support", 0.9),        # the model is sure
+    ("forget it, duty on cars", "kb_import_motor_vehicle_duty", 0.9),  # the rest alone is sure
 ])
 def test_other_messages_keep_their_reading(text, intent, confidence):
     assert leaving(text, intent, confidence) == intent
+
+
+@pytest.mark.parametrize("text", ["forget it i'll go", "never mind, i will ask my clearing agent"])
+def test_a_whole_message_pulled_to_an_entry_by_its_opening_still_leaves(text):
+    """Sure of an entry for the whole message, not for its rest read alone: the person leaves."""
+    assert leaving(text, "kb_do_i_need_clearing_agent", 0.85) == STOP
 
 
 def test_the_opening_read_is_noted():
