@@ -83,11 +83,17 @@ class _Server:
     pid: int  # of a process-group leader (PeakMemory reads the group)
 
 
-def _alive(pid: int) -> bool:
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, parent, ...), or []."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _alive(pid: int) -> bool:
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 class CheckoutStack:
@@ -180,10 +186,8 @@ def _forward(stream: Any, lines: queue.Queue) -> None:
 
 
 def _parent(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return -1
+    fields = _stat(pid)
+    return int(fields[1]) if len(fields) > 1 else -1
 
 
 def _ratio(now: float, then: float) -> float:
