@@ -4,6 +4,8 @@ sets never tuned on.
 
     PYTHONPATH=. .venv/bin/python scripts/tune_wrapped.py   # PYTHONPATH: this checkout's bot
     PYTHONPATH=. .venv/bin/python scripts/tune_wrapped.py --files   # per file, no grid
+    PYTHONPATH=. .venv/bin/python scripts/tune_wrapped.py --misses dev_wrapped9.yml  # a
+        development file's misses: the model alone and the bot (refused for a check file)
 
 Tunes on eval/dev_wrapped.yml, dev_wrapped4.yml, dev_wrapped5.yml, dev_wrapped7.yml,
 dev_compound.yml, dev_compound2.yml, dev_compound4.yml, dev_compound5.yml, dev_compound7.yml,
@@ -193,7 +195,28 @@ def print_files(runner: Runner) -> None:
               f"{total.offered}")
 
 
+def print_misses(runner: Runner, name: str) -> None:
+    """Every item of a tuning file that the model alone or the bot misses, with both readings:
+    where the bot reads a story worse than the model alone shows here."""
+    for item in load(name):
+        alone = asyncio.run(runner.parse(item["text"]))
+        bot = asyncio.run(runner.understanding(item["text"], runner.parse, Context()))
+        outcomes = [realworld.outcome_of_parse(p, item["expect"]) for p in (alone, bot)]
+        if outcomes != ["right", "right"]:
+            readings = [f"{p['intent']['name']} {p['intent']['confidence']:.2f}"
+                        for p in (alone, bot)]
+            print(f"  {outcomes[0]:>8s} -> {outcomes[1]:8s} {item['expect']}: {item['text']}\n"
+                  f"           alone {readings[0]}; bot {readings[1]}")
+
+
 def main() -> None:
+    if "--misses" in sys.argv[1:]:
+        name = sys.argv[sys.argv.index("--misses") + 1]
+        if name in CHECK or not name.startswith("dev_"):
+            raise SystemExit(f"{name}: only a development file's misses are shown, not a check "
+                             f"file's ({', '.join(CHECK)}) nor the held-out sets'")
+        print_misses(Runner(), name)
+        return
     runner = Runner()
     if "--files" in sys.argv[1:]:  # the per-file lines alone, without the grids
         print_files(runner)
