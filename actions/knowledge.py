@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions._tracker import intent_of, latest_intent
@@ -26,6 +26,7 @@ from bot.names import (
     CATEGORY_ENTITY,
     CHECK_DECLARATION_STATUS,
     CLARIFY_ACTION,
+    FEEDBACK_COUNT,
     HANDOVER_FORM,
     INTENT_PREFIX,
     NLU_FALLBACK,
@@ -90,12 +91,13 @@ class ActionAnswerKnowledge(Action):
             # Another question of the message, not clear enough to answer: a button to tap.
             dispatcher.utter_message(text=kb.message("offer_also_asked"), buttons=[
                 b for b in (entry_button(kb, o) for o in offered) if b])
-        if offer_feedback(tracker):
+        asks = offer_feedback(tracker)
+        if asks:
             dispatcher.utter_message(text=kb.message("feedback_ask"), buttons=[
                 _button(kb.message("feedback_yes_button"), "/feedback_helpful"),
                 _button(kb.message("feedback_no_button"), "/feedback_not_helpful"),
             ])
-        return []
+        return [SlotSet(FEEDBACK_COUNT, 0 if asks else answers_since_feedback(tracker) + 1)]
 
 
 def _offered(kb: KnowledgeBase, tracker: Tracker, answered: set[str]) -> list[str]:
@@ -111,25 +113,36 @@ def _asks_feedback(event: dict[str, Any]) -> bool:
     return any(b.get("payload") == "/feedback_helpful" for b in buttons if isinstance(b, dict))
 
 
-def offer_feedback(tracker: Tracker) -> bool:
-    """Whether this answer asks "did this help?": the session's first answer and every
-    FEEDBACK_EVERY_N_ANSWERS-th after it (answers inside a form count, but never ask).
+def answers_since_feedback(tracker: Tracker) -> int:
+    """Knowledge answers since the latest "did this help?" (FEEDBACK_EVERY_N_ANSWERS - 1 more
+    when none asked yet this session, so the session's first answer asks).
 
-    Counted back to the latest answer that asked rather than from the session start (the same
-    answers ask), so that it holds when the conversation store hands the actions only the latest
-    turns of a long conversation (bot/stores/tracker_window.py)."""
-    if (tracker.active_loop or {}).get("name"):
-        return False
+    Kept in a slot, since the conversation store may hand the actions only the latest turns of
+    a long conversation (bot/stores/tracker_window.py), which need not reach back to the latest
+    ask; the slot is state the window keeps. Without it (a session started before the slot
+    existed) it is counted from the events, back to the latest answer that asked."""
+    kept = tracker.get_slot(FEEDBACK_COUNT)
+    if kept is not None:
+        return int(kept)
     since = 0  # answers after the latest one that asked
     for event in reversed(tracker.events):
         kind = event.get("event")
         if kind == "session_started":
             break
         if kind == "bot" and _asks_feedback(event):
-            return since % FEEDBACK_EVERY_N_ANSWERS == FEEDBACK_EVERY_N_ANSWERS - 1
+            return since
         if kind == "action" and event.get("name") == ANSWER_ACTION:
             since += 1
-    return since % FEEDBACK_EVERY_N_ANSWERS == 0
+    return since + FEEDBACK_EVERY_N_ANSWERS - 1
+
+
+def offer_feedback(tracker: Tracker) -> bool:
+    """Whether this answer asks "did this help?": the session's first answer and every
+    FEEDBACK_EVERY_N_ANSWERS-th after it (answers inside a form count, but never ask)."""
+    if (tracker.active_loop or {}).get("name"):
+        return False
+    return answers_since_feedback(tracker) % FEEDBACK_EVERY_N_ANSWERS == (
+        FEEDBACK_EVERY_N_ANSWERS - 1)
 
 
 def _hand_over(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> list[dict[str, Any]]:

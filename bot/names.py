@@ -58,6 +58,7 @@ HANDOVER_QUESTION = "handover_question"
 HANDOVER_CONTACT = "handover_contact"
 DECLARATION_REFERENCE = "declaration_reference"
 DECLARATION_TPIN = "declaration_tpin"
+FEEDBACK_COUNT = "answers_since_feedback"  # float: knowledge answers since "did this help?"
 NOTIFY_OFFERED = "notify_offered"  # bool: updates were just offered (rules read it)
 NOTIFY_OFFER = "notify_offer"  # JSON: what was offered (reference, status, date, wording)
 

@@ -122,6 +122,41 @@ def test_feedback_cadence_is_the_same_on_the_latest_turns_only():
     assert whole[:4] == [True, False, False, True] and sum(whole) >= 10
 
 
+def test_feedback_cadence_holds_on_a_window_that_misses_the_latest_ask():
+    """The answers since the latest "did this help?" are kept in a slot (state the tracker
+    window keeps), so a window of the latest two turns asks where the whole session does, even
+    when the latest ask lies before the window (a dozen answers inside a form, then more)."""
+    def answer(events: list[dict], slots: dict, loop: dict | None) -> tuple[bool, dict]:
+        t = Tracker("u1", slots, {"text": "/kb_what_is_tpin",
+                               "intent": {"name": "kb_what_is_tpin"}}, events,
+                    False, None, loop or {}, "action_listen")
+        dispatcher = CollectingDispatcher()
+        returned = ActionAnswerKnowledge().run(dispatcher, t, {})
+        asked = any(b.get("payload") == "/feedback_helpful" for m in dispatcher.messages
+                    for b in m.get("buttons") or [])
+        bot = [{"event": "bot", "text": m.get("text"), "timestamp": 0,
+                "data": {"buttons": m.get("buttons")}} for m in dispatcher.messages]
+        return asked, {"events": bot, "slots": {e["name"]: e["value"] for e in returned}}
+
+    events: list[dict] = [{"event": "session_started", "timestamp": 1}]
+    slots: dict = {}
+    whole, windowed, counted = [], [], []
+    for n in range(30):
+        loop = {"name": "handover_form"} if 3 <= n < 15 else None
+        asked, out = answer(events, {}, loop)  # the whole session, counted from its events
+        window_asked, window_out = answer(events[-8:], slots, loop)
+        slots = {**slots, **window_out["slots"]}
+        whole.append(asked)
+        windowed.append(window_asked)
+        counted.append(offer_feedback(tracker("kb_x", events[-8:], loop=loop)))
+        events = events + answered("what_is_tpin", 10 + n)[:2] + out["events"] + [
+            action("action_listen", 10.3 + n)]
+    assert windowed == whole
+    assert whole[:4] == [True, False, False, False] and sum(whole) >= 5
+    # Counted from the window's events alone, the cadence slips after the long form.
+    assert counted != whole
+
+
 def test_answer_carries_the_vote_buttons_when_offered():
     dispatcher = CollectingDispatcher()
     ActionAnswerKnowledge().run(dispatcher, tracker("kb_import_vat_rate", []), {})

@@ -51,7 +51,9 @@ def test_answer_comes_from_the_yaml_with_settings_filled(kb_dir):
     kb, _ = read_knowledge(kb_dir)
     entry = kb.entries["what_is_tpin"]
     events, messages = run(ActionAnswerKnowledge(), tracker("kb_what_is_tpin"))
-    assert events == []
+    # It asked: the count of answers since "did this help?" starts again.
+    assert events == [{"event": "slot", "timestamp": None, "name": "answers_since_feedback",
+                       "value": 0}]
     # The answer, then (first answer of the conversation) the "did this help?" question.
     assert len(messages) == 2
     assert [b["payload"] for b in messages[1]["buttons"]] == [

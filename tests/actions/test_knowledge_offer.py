@@ -29,7 +29,8 @@ def answer(intent: str, offer: list[str] | None = None, compound: list[str] | No
         latest["compound"] = compound
     tracker = Tracker("user-1", {}, latest, [], False, None, active_loop or {}, "action_listen")
     dispatcher = CollectingDispatcher()
-    assert ActionAnswerKnowledge().run(dispatcher, tracker, {}) == []
+    events = ActionAnswerKnowledge().run(dispatcher, tracker, {})
+    assert [e["name"] for e in events] == ["answers_since_feedback"]  # the feedback cadence
     return dispatcher.messages
 
 
