@@ -27,6 +27,16 @@
    `Event.resolve_by_type`, which walks the whole tree of Event subclasses (and asks `inspect`
    whether each is abstract) for every event: 4 % of the server's time. The walk's result is
    kept by type name, and walked again only for a name it does not know.
+6. Rasa's CountVectorsFeaturizer calls scikit-learn's `transform` twice per message and
+   featurizer (each token as a document, then the tokens joined), and converts each CSR result
+   to COO: four scikit-learn calls and eight scipy matrices a text, for a few dozen counts
+   (11 % of the in-process turn with the follow-up readings, py-spy on
+   scripts/bench_understanding_cost.py). The counts are now made with the vectorizer's own
+   analyzer and vocabulary and put straight into the two COO matrices, in the same order and
+   with the same dtypes. The sentence row is the sum of the token rows: the analyzers this is
+   done for (`char_wb`, and `word` with single words and a pattern that matches no space)
+   read whitespace-joined tokens as the tokens one after another; any other configuration
+   goes through scikit-learn as before.
 
 Installed through `bot.patches.install()`, with the other patches.
 """
@@ -237,11 +247,105 @@ def _resolve_event_type(type_name: str, default: Any = None) -> Any:
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
+# Token patterns of the `word` analyzer whose matches never contain whitespace (scikit-learn's
+# default and Rasa's): joined tokens are then read as the tokens one by one.
+_WORD_PATTERNS = frozenset({r"(?u)\b\w\w+\b", r"(?u)\b\w+\b"})
+
+
+def _sums_per_token(vectorizer: Any) -> bool:
+    """Whether `vectorizer` counts " ".join(tokens) as the sum of the tokens' counts."""
+    if (vectorizer.preprocessor is not None or vectorizer.strip_accents is not None
+            or vectorizer.binary or getattr(vectorizer, "input", "content") != "content"):
+        return False
+    if vectorizer.analyzer == "char_wb":
+        return True
+    return (vectorizer.analyzer == "word" and tuple(vectorizer.ngram_range) == (1, 1)
+            and vectorizer.tokenizer is None and vectorizer.token_pattern in _WORD_PATTERNS)
+
+
+# Tokens whose counts are kept per featurizer and vocabulary (a word's analysis: 13 us a token,
+# char 1-4-grams); 20,000 distinct tokens are about 10 MB, far beyond the training examples'.
+TOKEN_COUNTS = 20_000
+
+
+def _token_counts(features: list[str], vocabulary: dict[str, int]) -> tuple[tuple[int, int], ...]:
+    """(column, count) of a token's known features, by column."""
+    found: dict[int, int] = {}
+    for feature in features:
+        index = vocabulary.get(feature)
+        if index is not None:
+            found[index] = found.get(index, 0) + 1
+    return tuple(sorted(found.items()))
+
+
+def _count_features(self: Any, attribute: str, all_tokens: list[list[str]]) -> tuple[
+        list[Any], list[Any]]:
+    """Rasa's `CountVectorsFeaturizer._create_features` without scikit-learn's `transform`:
+    the same COO matrices (rows, columns in order, counts, dtypes, shapes)."""
+    vectorizer = self.vectorizers.get(attribute) if self.vectorizers else None
+    if (not vectorizer or not _sums_per_token(vectorizer)
+            or not hasattr(vectorizer, "vocabulary_")):
+        # A loaded vectorizer has its `vocabulary_` set by its first `transform`.
+        from bot.patches import ORIGINALS
+
+        return ORIGINALS["CountVectorsFeaturizer._create_features"](self, attribute, all_tokens)
+    import numpy as np
+    import scipy.sparse
+    from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES
+
+    vocabulary = vectorizer.vocabulary_
+    analyze = vectorizer.build_analyzer()
+    kept = self.__dict__.setdefault("_bot_token_counts", {})
+    if attribute not in kept or kept[attribute][0] is not vocabulary or kept[attribute][1] != len(
+            vocabulary):
+        kept[attribute] = (vocabulary, len(vocabulary), {})  # a vocabulary only grows (Rasa)
+    known = kept[attribute][2]
+    width = len(vocabulary)
+    sequence_features: list[Any] = []
+    sentence_features: list[Any] = []
+    for tokens in all_tokens:
+        if not tokens:
+            sequence_features.append(None)
+            sentence_features.append(None)
+            continue
+        rows: list[int] = []
+        columns: list[int] = []
+        counts: list[int] = []
+        total: dict[int, int] = {}
+        for row, token in enumerate(tokens):
+            found = known.get(token)
+            if found is None:
+                if len(known) >= TOKEN_COUNTS:
+                    known.clear()
+                found = known[token] = _token_counts(analyze(token), vocabulary)
+            for index, count in found:
+                rows.append(row)
+                columns.append(index)
+                counts.append(count)
+                total[index] = total.get(index, 0) + count
+        sequence_features.append(scipy.sparse.coo_matrix(
+            (np.array(counts, dtype=vectorizer.dtype),
+             (np.array(rows, dtype=np.int32), np.array(columns, dtype=np.int32))),
+            shape=(len(tokens), width)))
+        if attribute in DENSE_FEATURIZABLE_ATTRIBUTES:
+            order = sorted(total)
+            sentence_features.append(scipy.sparse.coo_matrix(
+                (np.array([total[i] for i in order], dtype=vectorizer.dtype),
+                 (np.zeros(len(order), dtype=np.int32), np.array(order, dtype=np.int32))),
+                shape=(1, width)))
+        else:
+            sentence_features.append(None)
+    return sequence_features, sentence_features
+
+
 def install() -> None:
-    """Replace the five functions (bot.patches.install() calls this once)."""
+    """Replace the six functions (bot.patches.install() calls this once)."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
     from rasa.shared.core.events import Event
     from rasa.utils.endpoints import EndpointConfig
 
@@ -258,3 +362,5 @@ def install() -> None:
     if replace(RulePolicy, "_rule_key_to_state", _rule_key_to_state, wrap=staticmethod):
         replace(RulePolicy, "_get_possible_keys", _get_possible_keys)
         logger.debug("RulePolicy parses each rule once and checks only rules that can match.")
+    if replace(CountVectorsFeaturizer, "_create_features", _count_features):
+        logger.debug("Count features made without scikit-learn's transform per message.")

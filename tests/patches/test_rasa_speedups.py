@@ -234,7 +234,8 @@ def test_every_replaced_function_is_kept_in_one_registry() -> None:
     assert set(patches.ORIGINALS) == {
         "Event.resolve_by_type", "DaskGraphRunner.run", "EndpointConfig.session",
         "RemoteAction._validate_action_result", "RulePolicy._rule_key_to_state",
-        "RulePolicy._get_possible_keys", "MessageProcessor.handle_message",
+        "RulePolicy._get_possible_keys", "CountVectorsFeaturizer._create_features",
+        "MessageProcessor.handle_message",
         "MessageProcessor.parse_message", "MessageProcessor._run_prediction_loop",
         # bot/patches/store_failures.py and slow_clients.py
         "FailSafeTrackerStore.save", "FailSafeTrackerStore.retrieve",
@@ -259,3 +260,89 @@ def test_no_patch_on_an_untested_rasa_version_or_when_switched_off(monkeypatch, 
     monkeypatch.setenv("CUSTOMS_RASA_PATCHES", "off")
     assert not patches.enabled()
     assert "without the project's patches" in caplog.text
+
+
+def _count_featurizer(config: dict, texts: list[str], tmp_path, loaded: bool = False):
+    """A trained CountVectorsFeaturizer (`loaded`: persisted and loaded back, as served)."""
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+        CountVectorsFeaturizer,
+    )
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    storage, resource = LocalModelStorage(tmp_path), Resource(f"cvf{len(config)}{loaded}")
+    context = ExecutionContext(None, "cvf")
+    config = {**CountVectorsFeaturizer.get_default_config(), **config}
+    featurizer = CountVectorsFeaturizer.create(config, storage, resource, context)
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    examples = [Message(data={"text": t, "intent": "x"}) for t in texts]
+    tokenizer.process_training_data(TrainingData(examples))
+    featurizer.train(TrainingData(examples))
+    if loaded:
+        featurizer = CountVectorsFeaturizer.load(config, storage, resource, context)
+    return featurizer, tokenizer
+
+
+COUNT_TRAINING = ["How do I pay duty on a used car?", "what's the VAT rate", "ΑΣ café naïve",
+                  "register for a TPIN, please", "don't stop", "Zambia Revenue Authority"]
+COUNT_TEXTS = [*COUNT_TRAINING, "", "   ", "and for cars??", "ΣΑΣ Β", "İSTANBUL duty",
+               "x" * 300, "a\u00a0b c\x1cd", "pay pay pay the the duty", "unknown words only"]
+COUNT_CONFIGS = [{}, {"analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
+                 # through scikit-learn: word pairs cross tokens, accents stripped per text
+                 {"max_ngram": 2}, {"analyzer": "char", "max_ngram": 3},
+                 {"strip_accents": "unicode"}, {"lowercase": False}]
+
+
+@pytest.mark.parametrize("config", COUNT_CONFIGS)
+@pytest.mark.parametrize("loaded", [False, True])
+def test_count_features_equal_scikit_learns(config: dict, loaded: bool, tmp_path) -> None:
+    from rasa.shared.nlu.training_data.message import Message
+
+    featurizer, tokenizer = _count_featurizer(config, COUNT_TRAINING, tmp_path, loaded)
+    original = patches.ORIGINALS["CountVectorsFeaturizer._create_features"]
+    for _ in range(2):  # the second time from the kept token counts
+        for text in COUNT_TEXTS:
+            message = Message(data={"text": text})
+            tokenizer.process([message])
+            tokens = featurizer._get_processed_message_tokens_by_attribute(message, "text")
+            got = speedups._count_features(featurizer, "text", [tokens])
+            expected = original(featurizer, "text", [tokens])
+            for mine, theirs in zip(got[0] + got[1], expected[0] + expected[1], strict=True):
+                if theirs is None:
+                    assert mine is None
+                    continue
+                assert (mine.format, mine.shape, mine.dtype) == (
+                    theirs.format, theirs.shape, theirs.dtype)
+                for part in ("row", "col", "data"):
+                    assert getattr(mine, part).dtype == getattr(theirs, part).dtype
+                    assert getattr(mine, part).tolist() == getattr(theirs, part).tolist()
+    fast = {} == config or config.get("analyzer") == "char_wb" or config == {"lowercase": False}
+    assert bool(featurizer.__dict__.get("_bot_token_counts")) == fast
+
+
+def test_kept_token_counts_follow_a_grown_vocabulary(tmp_path) -> None:
+    """Rasa's incremental training adds words to the vocabulary in place: the counts kept for
+    a token are made again when the vocabulary is another or has grown."""
+    featurizer, _ = _count_featurizer({}, ["pay duty"], tmp_path)
+    vectorizer = featurizer.vectorizers["text"]
+    before = speedups._count_features(featurizer, "text", [["pay", "excise"]])[1][0]
+    assert before.col.tolist() == [vectorizer.vocabulary_["pay"]]
+    vectorizer.vocabulary_["excise"] = len(vectorizer.vocabulary_)  # as Rasa's merge does
+    after = speedups._count_features(featurizer, "text", [["pay", "excise"]])[1][0]
+    assert sorted(after.col.tolist()) == sorted([vectorizer.vocabulary_["pay"],
+                                                 vectorizer.vocabulary_["excise"]])
+    vectorizer.vocabulary_ = {"excise": 0}
+    again = speedups._count_features(featurizer, "text", [["pay", "excise"]])[1][0]
+    assert again.col.tolist() == [0] and again.shape == (1, 1)
+
+
+def test_kept_token_counts_are_bounded(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(speedups, "TOKEN_COUNTS", 3)
+    featurizer, _ = _count_featurizer({}, ["pay duty"], tmp_path)
+    for word in ["a", "b", "c", "d", "e"]:
+        speedups._count_features(featurizer, "text", [[word]])
+    assert 1 <= len(featurizer._bot_token_counts["text"][2]) <= 3
