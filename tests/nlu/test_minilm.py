@@ -253,6 +253,31 @@ def test_int8_engine_gives_the_same_vectors_on_every_cpu(tmp_path: Path) -> None
     assert (got * exact.encode(texts)).sum(1).min() > 0.9999
 
 
+def test_int8_vectors_kept_are_the_ones_computed_again(monkeypatch) -> None:
+    """The int8 engine keeps the vectors of the latest texts (one text at a time, so a text's
+    vector is its own): kept or computed, the same bytes; the oldest dropped beyond
+    KEPT_VECTORS; each encoder (another model file) keeps its own."""
+    engine = minilm.get_model("int8")
+    texts = ["and for cars?", "how do i pay duty", "and for cars?", "x" * (minilm.MAX_CHARS + 9)]
+    engine.__dict__.pop("_kept", None)
+    fresh = engine._encode(texts, 1)
+    kept = engine.encode(texts)
+    np.testing.assert_array_equal(kept, fresh)
+    np.testing.assert_array_equal(engine.encode(list(reversed(texts))), fresh[::-1])
+    assert len(engine._kept) == 3  # the repeated text and the cut long one once each
+    kept[0] += 1  # the caller's copy, not the kept vector
+    np.testing.assert_array_equal(engine.encode(texts[:1]), fresh[:1])
+    monkeypatch.setattr(minilm, "KEPT_VECTORS", 2)
+    engine.encode(["a new text"])
+    assert list(engine._kept)[-1] == "a new text" and len(engine._kept) == 2
+    other = minilm.MiniLMOnnx(minilm.int8_model_file(), verify=False, batchable=False)
+    assert "_kept" not in other.__dict__
+    np.testing.assert_array_equal(other.encode(texts), fresh)
+    float_engine = minilm.get_model("onnx")  # batched engines keep nothing
+    float_engine.encode(texts[:2])
+    assert "_kept" not in float_engine.__dict__
+
+
 def test_onnx_file_with_another_hash_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "model.onnx"
     fake.write_bytes(b"not the pinned file")
