@@ -174,3 +174,23 @@ def test_limits_from_environment(monkeypatch):
     monkeypatch.setenv("DECLARATION_MAX_FAILED_PER_REFERENCE", "0")
     with pytest.raises(ValueError, match="at least 1"):
         LookupLimits.from_env()
+
+
+def test_sqlite_sessions_share_pooled_connections_with_the_pragmas(app_db):
+    """A SQLite file's sessions take connections from a pool (SQLAlchemy 1.4 opened one per
+    session): connected once, with the write-ahead log's pragmas; the limits still hold."""
+    from bot.appdb import engine as appdb_engine
+
+    engine = appdb_engine.get_engine()
+    connects = []
+    sa.event.listen(engine, "connect", lambda *_: connects.append(1))
+    limiter = AttemptLimiter(LookupLimits(per_conversation=2))
+    for _ in range(4):
+        reservation = limiter.reserve("c1", "REF-1", tpin="1002003004")
+        if reservation is not None:
+            limiter.record_failure("c1", "REF-1")
+    assert limiter.reserve("c1", "REF-1") is None  # two failures: the limit holds
+    assert len(connects) <= 1
+    with appdb_engine.session_scope() as session:
+        assert session.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        assert session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
