@@ -211,10 +211,14 @@ def print_misses(runner: Runner, name: str) -> None:
 
 def main() -> None:
     if "--misses" in sys.argv[1:]:
-        name = sys.argv[sys.argv.index("--misses") + 1]
-        if name in CHECK or not name.startswith("dev_"):
-            raise SystemExit(f"{name}: only a development file's misses are shown, not a check "
-                             f"file's ({', '.join(CHECK)}) nor the held-out sets'")
+        names = sys.argv[sys.argv.index("--misses") + 1:]
+        name = names[0] if names else ""
+        path = (ROOT / "eval" / name).resolve()
+        if (name in CHECK or not name.startswith("dev_") or path.parent != ROOT / "eval"
+                or not path.is_file() or evaluate.blind(path)):
+            raise SystemExit(f"--misses {name}: only a development file's misses are shown, "
+                             f"not a check file's ({', '.join(CHECK)}), a blind set's nor the "
+                             "held-out sets'")
         print_misses(Runner(), name)
         return
     runner = Runner()
