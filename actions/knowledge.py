@@ -91,13 +91,14 @@ class ActionAnswerKnowledge(Action):
             # Another question of the message, not clear enough to answer: a button to tap.
             dispatcher.utter_message(text=kb.message("offer_also_asked"), buttons=[
                 b for b in (entry_button(kb, o) for o in offered) if b])
-        asks = offer_feedback(tracker)
+        count = answers_since_feedback(tracker)
+        asks = offer_feedback(tracker, count)
         if asks:
             dispatcher.utter_message(text=kb.message("feedback_ask"), buttons=[
                 _button(kb.message("feedback_yes_button"), "/feedback_helpful"),
                 _button(kb.message("feedback_no_button"), "/feedback_not_helpful"),
             ])
-        return [SlotSet(FEEDBACK_COUNT, 0 if asks else answers_since_feedback(tracker) + 1)]
+        return [SlotSet(FEEDBACK_COUNT, 0 if asks else count + 1)]
 
 
 def _offered(kb: KnowledgeBase, tracker: Tracker, answered: set[str]) -> list[str]:
@@ -136,13 +137,15 @@ def answers_since_feedback(tracker: Tracker) -> int:
     return since + FEEDBACK_EVERY_N_ANSWERS - 1
 
 
-def offer_feedback(tracker: Tracker) -> bool:
+def offer_feedback(tracker: Tracker, count: int | None = None) -> bool:
     """Whether this answer asks "did this help?": the session's first answer and every
-    FEEDBACK_EVERY_N_ANSWERS-th after it (answers inside a form count, but never ask)."""
+    FEEDBACK_EVERY_N_ANSWERS-th after it (answers inside a form count, but never ask).
+    `count`: `answers_since_feedback(tracker)`, when the caller has it already."""
     if (tracker.active_loop or {}).get("name"):
         return False
-    return answers_since_feedback(tracker) % FEEDBACK_EVERY_N_ANSWERS == (
-        FEEDBACK_EVERY_N_ANSWERS - 1)
+    if count is None:
+        count = answers_since_feedback(tracker)
+    return count % FEEDBACK_EVERY_N_ANSWERS == FEEDBACK_EVERY_N_ANSWERS - 1
 
 
 def _hand_over(dispatcher: CollectingDispatcher, kb: KnowledgeBase) -> list[dict[str, Any]]:

@@ -60,9 +60,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _make_engine(url: str, schema: str | None) -> Engine:
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         on_file = bool(parsed.database and parsed.database != ":memory:")
+        if on_file:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # SQLAlchemy 1.4 opens a new connection to a SQLite file for every session (NullPool):
         # connecting, the pragmas and closing were a third of a declaration lookup's database
         # time (py-spy on scripts/bench_understanding_cost.py: 1.1 ms of CPU a message). A
