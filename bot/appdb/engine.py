@@ -29,6 +29,23 @@ Base = declarative_base()
 _lock = threading.Lock()
 _engines: dict[tuple[str, str | None], Engine] = {}
 _sessions: dict[tuple[str, str | None], sessionmaker] = {}
+# A forked child's copies of the parent's engines: kept referenced, never closed or collected,
+# since closing a pooled PostgreSQL connection sends a Terminate message down the socket the
+# parent still uses (SQLAlchemy, "Using Connection Pools with Multiprocessing or os.fork()").
+_inherited: list[Engine] = []
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: leave the parent's engines and their connections alone and open new
+    ones on first use, so no connection is ever shared by two processes."""
+    global _lock
+    _lock = threading.Lock()  # a thread of the parent may have held it at the fork
+    _inherited.extend(_engines.values())
+    _engines.clear()
+    _sessions.clear()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def database_url() -> str:

@@ -194,3 +194,46 @@ def test_sqlite_sessions_share_pooled_connections_with_the_pragmas(app_db):
     with appdb_engine.session_scope() as session:
         assert session.execute(sa.text("PRAGMA synchronous")).scalar() == 1  # NORMAL
         assert session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_forked_child_never_uses_or_closes_the_parents_connections(backend, app_db,
+                                                                     scratch_postgres,
+                                                                     monkeypatch):
+    """A process forked after the pool opened (a server's workers) opens its own connections:
+    sharing one would interleave two processes' queries on one socket, and closing the
+    parent's copy would end the parent's PostgreSQL session."""
+    import os
+
+    from bot.appdb import engine as appdb_engine
+
+    if backend == "postgresql":
+        monkeypatch.setenv("CUSTOMS_DB_URL",
+                           f"postgresql://postgres@127.0.0.1:5432/{scratch_postgres}")
+        appdb.dispose_engines()
+    parent = appdb_engine.get_engine()
+    with parent.connect() as conn:
+        parent_backend = conn.execute(sa.text(
+            "SELECT pg_backend_pid()" if backend == "postgresql" else "SELECT 1")).scalar()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report whether it got an engine of its own that works
+        try:
+            child = appdb_engine.get_engine()
+            with child.connect() as conn:
+                own = conn.execute(sa.text(
+                    "SELECT pg_backend_pid()" if backend == "postgresql" else "SELECT 1")
+                ).scalar()
+            fresh = child is not parent and (backend == "sqlite" or own != parent_backend)
+            appdb.dispose_engines()  # closes the child's own connections only
+            os.write(write, b"ok" if fresh else b"shared")
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 10) == b"ok"
+    assert appdb_engine.get_engine() is parent
+    with parent.connect() as conn:  # the parent's pooled connection is still its own and alive
+        again = conn.execute(sa.text(
+            "SELECT pg_backend_pid()" if backend == "postgresql" else "SELECT 1")).scalar()
+    assert again == parent_backend
