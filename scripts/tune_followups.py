@@ -175,7 +175,15 @@ def main() -> None:
     args = argparse.ArgumentParser()
     args.add_argument("--misses", action="store_true")
     args.add_argument("--grid", action="store_true")
+    args.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2",
+                      help="the grid over these constants only (repeatable)")
     options = args.parse_args()
+    if options.vary:
+        GRID.clear()
+        for item in options.vary:
+            name, values = item.split("=", 1)
+            GRID[name] = [float(v) for v in values.split(",")]
+        options.grid = True
     model = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)[-1]
     parse = cached(evaluate.parsers(evaluate.load_agent(model))["model"])
 
