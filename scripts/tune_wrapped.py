@@ -8,9 +8,10 @@ sets never tuned on.
         development file's misses: the model alone and the bot (refused for a check file)
 
 Tunes on eval/dev_wrapped.yml, dev_wrapped4.yml, dev_wrapped5.yml, dev_wrapped7.yml,
-dev_compound.yml, dev_compound2.yml, dev_compound4.yml, dev_compound5.yml, dev_compound7.yml,
-dev_one_word.yml and dev_nearmiss.yml (domestic tax and other agencies' questions, plain and
-inside stories, and customs questions worded like them): each through the whole pipeline
+dev_wrapped9.yml, dev_wrapped10.yml, dev_compound.yml, dev_compound2.yml, dev_compound4.yml,
+dev_compound5.yml, dev_compound7.yml, dev_one_word.yml and dev_nearmiss.yml (domestic tax and
+other agencies' questions, plain and inside stories, and customs questions worded like them):
+each through the whole pipeline
 (latest trained model) for a grid of the constants, scored right minus twice wrong, as `make
 eval` counts them (two questions are also right when one is answered and the other offered as a
 button). The OFFER_* constants have a grid of their own, the others as pipeline.py has them:
@@ -44,8 +45,9 @@ from bot.understanding.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNE = ("dev_wrapped.yml", "dev_wrapped4.yml", "dev_wrapped5.yml", "dev_wrapped7.yml",
-        "dev_compound.yml", "dev_compound2.yml", "dev_compound4.yml", "dev_compound5.yml",
-        "dev_compound7.yml", "dev_one_word.yml", "dev_nearmiss.yml")
+        "dev_wrapped9.yml", "dev_wrapped10.yml", "dev_compound.yml", "dev_compound2.yml",
+        "dev_compound4.yml", "dev_compound5.yml", "dev_compound7.yml", "dev_one_word.yml",
+        "dev_nearmiss.yml")
 CHECK = ("dev_wrapped2.yml", "dev_wrapped3.yml", "dev_wrapped6.yml", "dev_wrapped8.yml",
          "dev_compound3.yml", "dev_compound6.yml", "dev_compound8.yml", "dev_one_word2.yml")
 GRID = {

@@ -61,6 +61,14 @@ STORY_MIN_MARGIN = 0.2
 STATEMENT_MIN_CONFIDENCE = 0.8
 WHOLE_SURE = 0.9
 STORY_OWNS = 0.8
+# A problem told beside a question ("I lost my job in the UK and I am coming home for good. Can
+# I bring my things without duty?": the problem reads 0.86 as returning residents, the question
+# alone 0.61 as the travellers' allowance) makes two questions only when the model reads
+# the question alone this surely; else the problem is the question's story (the whole message's
+# reading, `_story`, decides). On scripts/tune_wrapped.py's tuning files 404/17/31 -> 405/16/31,
+# check files 150/7/25 -> 151/6/25 (dev_wrapped6 25/1/2 -> 26/0/2); 0.7 to 0.95 alike;
+# 1.01 (a problem never beside a question) 399/16/37, check 147/6/29.
+PAIR_SURE = 0.9
 # A second request the model reads, not surely enough to answer it: offered as a button after
 # the answer ("I want to join the AEO programme. How long does clearance take?": the clearance
 # answer, then the AEO programme's question to tap). A clause of the message other than the
@@ -284,6 +292,10 @@ class Understanding:
             own = clause.asked or (requests and confidence >= STATEMENT_MIN_CONFIDENCE)
             if own and name.startswith(INTENT_PREFIX) and name not in [e[0] for e in entries]:
                 entries.append((name, confidence, clause.asked or joined))
+        if any(not stands for _, _, stands in entries):
+            # beside a problem's entry, a question the model is unsure of alone is the problem's
+            # question, not a second one (see PAIR_SURE)
+            entries = [e for e in entries if not e[2] or e[1] >= PAIR_SURE]
         entries = _as_the_whole_reads(whole, entries)
         if len(entries) >= 2:
             notes["clauses"] = [clause.text for clause in found]

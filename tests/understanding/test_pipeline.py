@@ -596,6 +596,36 @@ def test_a_statement_beside_the_question_the_model_is_sure_of_is_its_story():
     assert result["intent"]["name"] == "kb_electric_vehicle_duty"
 
 
+def test_a_question_unsure_alone_beside_a_problem_is_the_problems_question():
+    # "lost" makes the first sentence a problem, read alone as returning residents; the question
+    # alone is unsure (the allowance, 0.61): one question, the whole message's reading.
+    story = ("I lost my job in the UK and I am coming back home for good. "
+             "Can I bring my things without duty?")
+    parse = story_parse({
+        story: [("kb_returning_resident_relief", 0.96),
+                ("kb_traveller_duty_free_allowance", 0.01)],
+        "I lost my job in the UK and I am coming back home for good": [
+            ("kb_returning_resident_relief", 0.86)],
+        "Can I bring my things without duty": [("kb_traveller_duty_free_allowance", 0.61),
+                                               ("kb_returning_resident_relief", 0.07)],
+    })
+    result = asyncio.run(UNDERSTANDING(story, parse, Context()))
+    assert "compound" not in result
+    assert result["intent"]["name"] == "kb_returning_resident_relief"
+
+
+def test_a_problem_and_a_question_both_sure_alone_are_two_questions():
+    text = "my declaration has been stuck in query for a week. how do i lodge a complaint"
+    parse = story_parse({
+        text: [("kb_declaration_stuck_in_query", 0.97), ("kb_lodge_complaint", 0.03)],
+        "my declaration has been stuck in query for a week": [
+            ("kb_declaration_stuck_in_query", 1.0)],
+        "how do i lodge a complaint": [("kb_lodge_complaint", 1.0)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["compound"] == ["kb_declaration_stuck_in_query", "kb_lodge_complaint"]
+
+
 def test_a_problem_joined_by_also_is_a_question_even_when_the_model_is_sure_of_the_other():
     text = "I was overcharged duty and want a refund. Also what is the penalty for late payment?"
     parse = story_parse({
