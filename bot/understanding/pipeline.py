@@ -20,6 +20,7 @@ from bot.understanding import clauses, nearmiss
 from bot.understanding.context import (
     CONFIDENT_ALONE,
     Context,
+    agreed,
     asks_about_it,
     asks_again,
     confirm,
@@ -389,17 +390,18 @@ class Understanding:
                                           fixed=bool(context.previous_wordings))
         previous = context.previous_entry
         sure = weigh(scores, readings, wordings, context, reading)
+        resolution = resolve(scores, readings, context, reading)
+        sure = agreed(sure, resolution, previous)
         # A chat reading ("how early" as a greeting) is replaced only by another entry.
         unsure_chat = chat and (questioned or not leaning)
         if sure.entry is not None and not (sure.entry == previous and unsure_chat):
             # The second reading is sure: "how do i get one" after the certificate of origin is
             # that entry again, "where do i get the reference number for it" after how to pay
-            # is the PRN, whatever the first reading made of them.
+            # is the PRN (the first reading agreeing, or the entry just answered).
             notes["follow_up_of"] = previous
             return _with_intent(alone, f"{INTENT_PREFIX}{sure.entry}", sure.candidates[0][1],
                                 [{"name": f"{INTENT_PREFIX}{entry}", "confidence": share}
                                  for entry, share in sure.candidates])
-        resolution = resolve(scores, readings, context, reading)
         # the message's own words must point to the winner
         resolution = confirm(resolution, scores, readings, wordings, context, reading)
         if not resolution.candidates:

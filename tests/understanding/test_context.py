@@ -19,6 +19,7 @@ from bot.understanding.context import (
     TOPIC_WORD_EVIDENCE,
     Context,
     Resolution,
+    agreed,
     asks_about_it,
     asks_again,
     confirm,
@@ -315,3 +316,22 @@ def test_an_entry_the_follow_up_names_wins_by_a_smaller_margin_and_needs_no_more
     # The wordings read alone already lean the same way: the message moved nothing, but its
     # word names the entry.
     assert confirm(resolution, {}, [reading], [reading], TPIN, named).entry == "find_my_tpin"
+
+
+def test_the_second_reading_answers_another_entry_only_when_the_first_ranks_it_best():
+    """Sure of another entry than the first reading's best, the two readings disagree
+    ("wat if i put wrong prn" after how to pay: the PRN, or the payment not reflecting?): the
+    person is asked, with the same candidates. Agreeing, or sure of the entry just answered
+    (which the first reading never ranks), it answers."""
+    sure = Resolution("generate_payment_reference_number",
+                      [("generate_payment_reference_number", 0.8), ("payment_not_reflecting", 0.1)])
+    disagreeing = Resolution(None, [("payment_not_reflecting", 0.9),
+                                    ("generate_payment_reference_number", 0.7)])
+    asked = agreed(sure, disagreeing, "how_to_pay_customs_duty")
+    assert asked.entry is None and asked.candidates == sure.candidates
+    agreeing = Resolution(None, [("generate_payment_reference_number", 0.9),
+                                 ("payment_not_reflecting", 0.7)])
+    assert agreed(sure, agreeing, "how_to_pay_customs_duty") is sure
+    again = Resolution("how_to_pay_customs_duty", [("how_to_pay_customs_duty", 0.9)])
+    assert agreed(again, disagreeing, "how_to_pay_customs_duty") is again
+    assert agreed(sure, Resolution(None), "how_to_pay_customs_duty") is sure
