@@ -48,7 +48,8 @@ from bot.understanding.context import Context
 
 ROOT = Path(__file__).resolve().parent.parent
 TUNE = ("dev_wrapped.yml", "dev_wrapped4.yml", "dev_wrapped5.yml", "dev_wrapped7.yml",
-        "dev_wrapped9.yml", "dev_wrapped10.yml", "dev_wrapped11.yml", "dev_compound.yml",
+        "dev_wrapped9.yml", "dev_wrapped10.yml", "dev_wrapped11.yml", "dev_wrapped12.yml",
+        "dev_compound.yml",
         "dev_compound2.yml", "dev_compound4.yml", "dev_compound5.yml", "dev_compound7.yml",
         "dev_one_word.yml", "dev_nearmiss.yml")
 CHECK = ("dev_wrapped2.yml", "dev_wrapped3.yml", "dev_wrapped6.yml", "dev_wrapped8.yml",

@@ -868,3 +868,31 @@ def test_it_that_refers_to_nothing_customs_answers_leaves_the_decline_as_it_is()
     result = asyncio.run(UNDERSTANDING("is it going to rain today?", parse, vat))
     assert result["intent"]["name"] == OUT_OF_SCOPE
     assert "follow_up_of" not in result.get("understanding", {})
+
+
+def test_a_problem_told_before_the_question_the_whole_reads_is_its_story():
+    # Alone, "I forgot to declare my laptop" reads as the allowance; the whole message reads as
+    # the question's entry (not surely): the problem is the question's story, one answer.
+    text = ("I forgot to declare my laptop at the airport. "
+            "Is there a penalty for paying duty late?")
+    parse = story_parse({
+        text: [("kb_late_payment_penalty", 0.79), ("kb_traveller_duty_free_allowance", 0.15)],
+        "I forgot to declare my laptop at the airport": [
+            ("kb_traveller_duty_free_allowance", 0.96)],
+        "Is there a penalty for paying duty late": [("kb_late_payment_penalty", 1.0)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert "compound" not in result
+    assert result["intent"]["name"] == "kb_late_payment_penalty"
+
+
+def test_a_want_before_the_question_the_whole_reads_stays_a_request():
+    text = "Good morning. I need a refund of duty I paid twice. What exchange rate do you use?"
+    parse = story_parse({
+        text: [("kb_exchange_rate_for_customs", 0.77), ("kb_request_customs_refund", 0.2)],
+        "Good morning I need a refund of duty I paid twice": [
+            ("kb_request_customs_refund", 0.98)],
+        "What exchange rate do you use": [("kb_exchange_rate_for_customs", 1.0)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["compound"] == ["kb_request_customs_refund", "kb_exchange_rate_for_customs"]
