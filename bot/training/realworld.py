@@ -54,6 +54,9 @@ class Tally:
     # messages got an offer at all.
     ways: Counter[str] = field(default_factory=Counter)
     offered: int = 0
+    # Declined follow-ups asked about with the entry meant among the buttons ("which did you
+    # mean?", issue #12 item 2): still declined in the table, counted beside it.
+    asked_with_it: int = 0
 
     @property
     def total(self) -> int:
@@ -211,11 +214,20 @@ def score_follow_ups(items: list[dict[str, Any]], send: Send, texts: Texts) -> T
         *before, last = item["turns"]
         for turn in before:
             send(sender, turn)
-        got = texts.entries_in(send(sender, last))
+        replies = send(sender, last)
+        got = texts.entries_in(replies)
         expected = item["expect"]
         outcome = "right" if got[:1] == [expected] else "wrong" if got else "declined"
         tally.add(outcome, " / ".join(item["turns"]))
+        if outcome == "declined" and f"/{INTENT_PREFIX}{expected}" in button_payloads(replies):
+            tally.asked_with_it += 1
     return tally
+
+
+def button_payloads(replies: list[dict[str, Any]]) -> set[str]:
+    """Every button payload of the bot's replies."""
+    return {str(b.get("payload")) for r in replies for b in r.get("buttons") or []
+            if isinstance(b, dict)}
 
 
 def score_in_form(items: list[dict[str, Any]], send: Send, texts: Texts) -> Tally:
@@ -266,6 +278,10 @@ def format_offers(rows: dict[str, tuple[Tally | None, Tally]]) -> str:
                          f"{was} + {after.ways['offered']} the first answered and the second "
                          f"offered as a button; not counted: {after.ways['reversed']} with the "
                          f"second answered and the first offered")
+    for kind, (_, after) in rows.items():
+        if after.asked_with_it:
+            lines.append(f"{kind}: of the {after.declined} declined, {after.asked_with_it} asked "
+                         "with the entry meant among the buttons (still counted declined)")
     offers = [f"{kind} {after.offered}/{after.total}" for kind, (_, after) in rows.items()
               if after.offered]
     lines.append("messages given an offer (a button to a second entry), after: "

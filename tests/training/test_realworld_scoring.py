@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.training.realworld import Tally, format_offers, outcome_of_parse, right_by, score_single
+from bot.training.realworld import (
+    Tally,
+    Texts,
+    format_offers,
+    outcome_of_parse,
+    right_by,
+    score_follow_ups,
+    score_single,
+)
 
 PAIR = ["how_to_pay_customs_duty", "late_payment_penalty"]
 
@@ -99,3 +107,29 @@ def test_the_table_note_tells_answers_from_offers():
 def test_no_offers_say_so():
     tally = Tally(right=1)
     assert format_offers({"wrapped": (None, tally)}).endswith("after: none")
+
+
+def test_a_declined_follow_up_asked_with_the_entry_meant_is_counted_beside_the_table():
+    """Asked "which did you mean?" with the entry meant among the buttons: still declined, and
+    counted as asked with it; with other buttons only, or answered wrongly, not."""
+    texts = Texts({"Pay with a PRN.": "how_to_pay_customs_duty",
+                   "Penalties are charged.": "late_payment_penalty"}, {}, ())
+    replies = {
+        "and if late?": [{"text": "Which did you mean?", "buttons": [
+            {"title": "Late payment", "payload": "/kb_late_payment_penalty"}]}],
+        "and refunds?": [{"text": "Which did you mean?", "buttons": [
+            {"title": "Pay", "payload": "/kb_how_to_pay_customs_duty"}]}],
+        "and the rate?": [{"text": "Penalties are charged."}],
+    }
+
+    def send(_sender: str, text: str) -> list[dict]:
+        return replies.get(text, [{"text": "Pay with a PRN."}])
+
+    items = [{"turns": ["how do i pay", follow], "expect": expected} for follow, expected in (
+        ("and if late?", "late_payment_penalty"), ("and refunds?", "request_customs_refund"),
+        ("and the rate?", "import_vat_rate"))]
+    tally = score_follow_ups(items, send, texts)
+    assert (tally.right, tally.wrong, tally.declined) == (0, 1, 2)
+    assert tally.asked_with_it == 1
+    assert "of the 2 declined, 1 asked with the entry meant" in format_offers(
+        {"follow_ups": (None, tally)})
