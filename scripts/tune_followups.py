@@ -185,6 +185,10 @@ GRID: dict[str, list[float]] = {
 }
 
 
+# Constants other modules import by value: setting them on `ctx` changes nothing there.
+IMPORTED = ("CONTEXT_TURNS", "READING_EXAMPLES", "CONFIDENT_ALONE")
+
+
 def parse_options() -> argparse.Namespace:
     args = argparse.ArgumentParser()
     args.add_argument("--misses", action="store_true")
@@ -196,7 +200,10 @@ def parse_options() -> argparse.Namespace:
         GRID.clear()
         for item in options.vary:
             name, values = item.split("=", 1)
-            GRID[name] = [float(v) for v in values.split(",")]
+            if not isinstance(getattr(ctx, name, None), (int, float)) or name in IMPORTED:
+                args.error(f"--vary {name}: not a constant of bot/understanding/context.py "
+                           f"read there ({', '.join(IMPORTED)} are read elsewhere)")
+            GRID[name] = [type(getattr(ctx, name))(float(v)) for v in values.split(",")]
         options.grid = True
     return options
 

@@ -8,26 +8,27 @@ sets never tuned on.
         development file's misses: the model alone and the bot (refused for a check file)
 
 Tunes on eval/dev_wrapped.yml, dev_wrapped4.yml, dev_wrapped5.yml, dev_wrapped7.yml,
-dev_wrapped9.yml, dev_wrapped10.yml, dev_wrapped11.yml, dev_compound.yml, dev_compound2.yml,
-dev_compound4.yml, dev_compound5.yml, dev_compound7.yml, dev_one_word.yml and dev_nearmiss.yml
-(domestic tax and other agencies' questions, plain and inside stories, and customs questions worded
-like them): each through the whole pipeline (latest trained model) for a grid of the constants,
-scored right minus twice wrong, as `make eval` counts them (two questions are also right when one
-is answered and the other offered as a button). The OFFER_* constants have a grid of their own, the
-others as pipeline.py has them: an offer is scored by the double questions it makes right, less
-OFFER_NOISE for every message offered an entry it did not ask (a story's scene read as a second
-question, a wrong button); the stories offered anything at all are counted too. Then prints right /
-wrong / declined and offers per file, for the model alone and the bot with the constants
-pipeline.py has now, including the check sets (dev_wrapped2.yml, dev_wrapped3.yml,
+dev_wrapped9.yml, dev_wrapped10.yml, dev_wrapped11.yml, dev_wrapped12.yml, dev_compound.yml,
+dev_compound2.yml, dev_compound4.yml, dev_compound5.yml, dev_compound7.yml, dev_one_word.yml and
+dev_nearmiss.yml (domestic tax and other agencies' questions, plain and inside stories, and customs
+questions worded like them): each through the whole pipeline (latest trained model) for a grid of
+the constants, scored right minus twice wrong, as `make eval` counts them (two questions are also
+right when one is answered and the other offered as a button). The OFFER_* constants have a grid of
+their own, the others as pipeline.py has them: an offer is scored by the double questions it makes
+right, less OFFER_NOISE for every message offered an entry it did not ask (a story's scene read as
+a second question, a wrong button); the stories offered anything at all are counted too. Then
+prints right / wrong / declined and offers per file, for the model alone and the bot with the
+constants pipeline.py has now, including the check sets (dev_wrapped2.yml, dev_wrapped3.yml,
 dev_wrapped6.yml, dev_wrapped8.yml, dev_compound3.yml, dev_compound6.yml, dev_compound8.yml,
 dev_one_word2.yml): a story or a short message the bot reads worse than the model alone shows
 there. dev_*5.yml, dev_*6.yml and dev_one_word*.yml were written fresh for issue #12, before the
 code was changed for them; dev_*7.yml and dev_*8.yml (two requests without "also", and stories
-opening with a want or a problem) before the offers were written. dev_wrapped10.yml (stories
-naming other customs topics) and dev_wrapped11.yml (26 long stories, four to seven sentences)
-were written in session 9 to find where the bot reads stories worse than the model alone: on
-dev_wrapped11 both get 25 of 26, so a question after more than MAX_CLAUSES sentences is not lost
-(the model reads the whole message). Never run it on eval/realworld.yml.
+opening with a want or a problem) before the offers were written. dev_wrapped10.yml (stories naming
+other customs topics) and dev_wrapped11.yml (26 long stories, four to seven sentences) were written
+in session 9 to find where the bot reads stories worse than the model alone: on dev_wrapped11 both
+get 25 of 26, so a question after more than MAX_CLAUSES sentences is not lost (the model reads the
+whole message); dev_wrapped12.yml (32 wants and problems before the question) showed the problem
+told as a second question (STORY_QUESTION). Never run it on eval/realworld.yml.
 """
 
 from __future__ import annotations

@@ -268,7 +268,8 @@ def format_table(rows: dict[str, tuple[Tally | None, Tally]]) -> str:
 
 def format_offers(rows: dict[str, tuple[Tally | None, Tally]]) -> str:
     """How the two-question replies were right (both answered, or one answered and the other
-    offered as a button), and how many messages of each kind got an offer, after."""
+    offered as a button), how many declined follow-ups were asked with the entry meant among
+    the buttons, and how many messages of each kind got an offer, after."""
     lines = []
     for kind, (before, after) in rows.items():
         if after.ways:

@@ -33,7 +33,8 @@ the message raised its probability after the previous entry's wordings compared 
 wordings alone (the log of the ratio: "what the message adds to the topic on screen"), with a
 prior for the same topic and for its `related` entries. When that reading is sure (its winner
 well ahead), its winner is answered if it is the entry just answered or the first reading ranks
-it best too (`agreed`; the two disagreeing, the person is asked): "how do i get one" after
+it best too (`agreed`; the two disagreeing, the first reading decides as above: its clear
+winner, the entry just answered again, or the person asked): "how do i get one" after
 the certificate of origin is that entry (alone it reads as a TPIN), "where do i get the
 reference number for it" after how to pay is the PRN (alone: the declaration's reference).
 A word that refers back ("mine is 12 years old", "how much do they charge", "i lost it")
@@ -408,9 +409,10 @@ def weigh(alone: Mapping[str, float], readings: Sequence[Mapping[str, float]],
 def agreed(sure: Resolution, first: Resolution, previous: str | None) -> Resolution:
     """The second reading's answer, kept when it is the entry just answered or the entry the
     first reading (`resolve`) ranks best; sure of another entry than that, the two readings
-    disagree and the person is asked. On scripts/tune_followups.py (model 215ab4d18352162b)
-    tuning 264 / 7 / 20 -> 264 / 6 / 21; the check sets (6, 8, 9, 10, 11) 181 / 17 / 27 either
-    way."""
+    disagree and the second is not sure (the first reading then decides, `confirm` and
+    `asks_again`: its winner if clear, the entry just answered, or the person asked). On
+    scripts/tune_followups.py (model 215ab4d18352162b) tuning 264 / 7 / 20 -> 264 / 6 / 21;
+    the check sets (6, 8, 9, 10, 11) 181 / 17 / 27 either way."""
     if sure.entry in (None, previous) or not first.candidates:
         return sure
     if first.candidates[0][0] == sure.entry:

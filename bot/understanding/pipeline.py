@@ -193,6 +193,35 @@ def _as_the_whole_reads(whole: dict[str, Any], entries: list[tuple[str, float, b
     return entries
 
 
+def _clause_entries(found: list[clauses.Clause], parsed: list[dict[str, Any]]
+                    ) -> tuple[list[tuple[str, float, bool]], frozenset[str], frozenset[str]]:
+    """The entries the clauses ask for, in order (name, confidence, stands: asked, or joined to
+    a question), the names of those only asked (a question joined to nothing) and of those a
+    want asked for ("I need a refund of duty I paid twice.")."""
+    entries: list[tuple[str, float, bool]] = []
+    asked_only: set[str] = set()
+    wanted: set[str] = set()
+    for i, (clause, p) in enumerate(zip(found, parsed, strict=True)):
+        name, confidence = _intent(p)
+        # A clause is a question of its own when it asks, or asks for something the model is
+        # sure of: a problem ("I paid but it's not reflecting"), or a want or a topic joined
+        # to another question ("I want to register for a TPIN, also ...", "duty on used
+        # cars, and ..."). A story sentence ("I imported a used car last year", "payment
+        # made this morning.") only sets the scene, however sure the model is.
+        joined = (i + 1 < len(found) and found[i + 1].joined) or (
+            i > 0 and clause.joined and found[i - 1].asked)
+        topic = not (clause.wants or clause.tells)  # "duty on used cars, and ..."
+        requests = clause.problem or ((clause.wants or topic) and joined)
+        own = clause.asked or (requests and confidence >= STATEMENT_MIN_CONFIDENCE)
+        if own and name.startswith(INTENT_PREFIX) and name not in [e[0] for e in entries]:
+            entries.append((name, confidence, clause.asked or joined))
+            if clause.asked and not joined:
+                asked_only.add(name)
+            if clause.wants:
+                wanted.add(name)
+    return entries, frozenset(asked_only), frozenset(wanted)
+
+
 def _story_pulls(name: str, found: list[clauses.Clause], parsed: list[dict[str, Any]]) -> bool:
     """Whether a clause that asks nothing (the story) reads alone as `name`, surely: the whole
     message's reading `name` is then the story's, not the question's."""
@@ -292,27 +321,11 @@ class Understanding:
         if not found:
             return whole
         parsed = await _read_all(parse, [clause.text for clause in found])
-        entries: list[tuple[str, float, bool]] = []
-        for i, (clause, p) in enumerate(zip(found, parsed, strict=True)):
-            name, confidence = _intent(p)
-            # A clause is a question of its own when it asks, or asks for something the model is
-            # sure of: a problem ("I paid but it's not reflecting"), or a want or a topic joined
-            # to another question ("I want to register for a TPIN, also ...", "duty on used
-            # cars, and ..."). A story sentence ("I imported a used car last year", "payment
-            # made this morning.") only sets the scene, however sure the model is.
-            joined = (i + 1 < len(found) and found[i + 1].joined) or (
-                i > 0 and clause.joined and found[i - 1].asked)
-            topic = not (clause.wants or clause.tells)  # "duty on used cars, and ..."
-            requests = clause.problem or ((clause.wants or topic) and joined)
-            own = clause.asked or (requests and confidence >= STATEMENT_MIN_CONFIDENCE)
-            if own and name.startswith(INTENT_PREFIX) and name not in [e[0] for e in entries]:
-                entries.append((name, confidence, clause.asked or joined))
+        entries, asked_only, wanted = _clause_entries(found, parsed)
         if any(not stands for _, _, stands in entries):
             # beside a problem's entry, a question the model is unsure of alone is the problem's
-            # question, not a second one (see PAIR_SURE)
-            entries = [e for e in entries if not e[2] or e[1] >= PAIR_SURE]
-        wanted = frozenset(_intent(p)[0] for clause, p in zip(found, parsed, strict=True)
-                           if clause.wants)
+            # question, not a second one (see PAIR_SURE); a request joined by "also" stays
+            entries = [e for e in entries if e[0] not in asked_only or e[1] >= PAIR_SURE]
         entries = _as_the_whole_reads(whole, entries, wanted)
         if len(entries) >= 2:
             notes["clauses"] = [clause.text for clause in found]
@@ -413,7 +426,8 @@ class Understanding:
         if sure.entry is not None and not (sure.entry == previous and unsure_chat):
             # The second reading is sure: "how do i get one" after the certificate of origin is
             # that entry again, "where do i get the reference number for it" after how to pay
-            # is the PRN (the first reading agreeing, or the entry just answered).
+            # is the PRN (the first reading agreeing, or the entry just answered; disagreeing,
+            # the first reading decides below).
             notes["follow_up_of"] = previous
             return _with_intent(alone, f"{INTENT_PREFIX}{sure.entry}", sure.candidates[0][1],
                                 [{"name": f"{INTENT_PREFIX}{entry}", "confidence": share}

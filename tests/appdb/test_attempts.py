@@ -197,43 +197,41 @@ def test_sqlite_sessions_share_pooled_connections_with_the_pragmas(app_db):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_a_forked_child_never_uses_or_closes_the_parents_connections(backend, app_db,
-                                                                     scratch_postgres,
+def test_a_forked_child_never_uses_or_closes_the_parents_connections(backend, app_db, request,
                                                                      monkeypatch):
     """A process forked after the pool opened (a server's workers) opens its own connections:
     sharing one would interleave two processes' queries on one socket, and closing the
     parent's copy would end the parent's PostgreSQL session."""
     import os
+    import traceback
 
     from bot.appdb import engine as appdb_engine
 
     if backend == "postgresql":
-        monkeypatch.setenv("CUSTOMS_DB_URL",
-                           f"postgresql://postgres@127.0.0.1:5432/{scratch_postgres}")
+        scratch = request.getfixturevalue("scratch_postgres")
+        monkeypatch.setenv("CUSTOMS_DB_URL", f"postgresql://postgres@127.0.0.1:5432/{scratch}")
         appdb.dispose_engines()
+    who = "SELECT pg_backend_pid()" if backend == "postgresql" else "SELECT 1"
     parent = appdb_engine.get_engine()
     with parent.connect() as conn:
-        parent_backend = conn.execute(sa.text(
-            "SELECT pg_backend_pid()" if backend == "postgresql" else "SELECT 1")).scalar()
+        parent_backend = conn.execute(sa.text(who)).scalar()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report whether it got an engine of its own that works
         try:
             child = appdb_engine.get_engine()
             with child.connect() as conn:
-                own = conn.execute(sa.text(
-                    "SELECT pg_backend_pid()" if backend == "postgresql" else "SELECT 1")
-                ).scalar()
+                own = conn.execute(sa.text(who)).scalar()
             fresh = child is not parent and (backend == "sqlite" or own != parent_backend)
             appdb.dispose_engines()  # closes the child's own connections only
             os.write(write, b"ok" if fresh else b"shared")
+        except BaseException:
+            os.write(write, traceback.format_exc().encode()[-2000:])
         finally:
             os._exit(0)
     os.close(write)
     os.waitpid(pid, 0)
-    assert os.read(read, 10) == b"ok"
+    assert os.read(read, 4000).decode() == "ok"
     assert appdb_engine.get_engine() is parent
     with parent.connect() as conn:  # the parent's pooled connection is still its own and alive
-        again = conn.execute(sa.text(
-            "SELECT pg_backend_pid()" if backend == "postgresql" else "SELECT 1")).scalar()
-    assert again == parent_backend
+        assert conn.execute(sa.text(who)).scalar() == parent_backend

@@ -321,8 +321,8 @@ def test_an_entry_the_follow_up_names_wins_by_a_smaller_margin_and_needs_no_more
 def test_the_second_reading_answers_another_entry_only_when_the_first_ranks_it_best():
     """Sure of another entry than the first reading's best, the two readings disagree
     ("wat if i put wrong prn" after how to pay: the PRN, or the payment not reflecting?): the
-    person is asked, with the same candidates. Agreeing, or sure of the entry just answered
-    (which the first reading never ranks), it answers."""
+    second reading is not sure (the first decides). Agreeing, or sure of the entry just
+    answered (which the first reading never ranks), it answers."""
     sure = Resolution("generate_payment_reference_number",
                       [("generate_payment_reference_number", 0.8), ("payment_not_reflecting", 0.1)])
     disagreeing = Resolution(None, [("payment_not_reflecting", 0.9),

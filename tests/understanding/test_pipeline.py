@@ -896,3 +896,20 @@ def test_a_want_before_the_question_the_whole_reads_stays_a_request():
     })
     result = asyncio.run(UNDERSTANDING(text, parse, Context()))
     assert result["compound"] == ["kb_request_customs_refund", "kb_exchange_rate_for_customs"]
+
+
+def test_a_request_joined_by_also_stays_beside_a_problem_and_a_question():
+    # The problem makes the unsure-question rule (PAIR_SURE) apply; the want joined by "also"
+    # is a request of its own, not an unsure question: all three are answered.
+    text = ("My declaration has been stuck in query for a week. I want to register for a TPIN, "
+            "also what is the VAT rate?")
+    parse = story_parse({
+        text: [("kb_declaration_stuck_in_query", 0.5), ("kb_import_vat_rate", 0.3)],
+        "My declaration has been stuck in query for a week": [
+            ("kb_declaration_stuck_in_query", 0.95)],
+        "I want to register for a TPIN": [("kb_how_to_register_tpin", 0.85)],
+        "what is the VAT rate": [("kb_import_vat_rate", 1.0)],
+    })
+    result = asyncio.run(UNDERSTANDING(text, parse, Context()))
+    assert result["compound"] == ["kb_declaration_stuck_in_query", "kb_how_to_register_tpin",
+                                  "kb_import_vat_rate"]
