@@ -23,6 +23,8 @@ from bot.ops.action_server import authorised
 from tests.conftest import ROOT, free_port, wait_healthy
 
 TOKEN = secrets.token_urlsafe(24)
+# One character changed, never to itself (a random token ends in "x" once in 64 runs).
+WRONG_TOKEN = TOKEN[:-1] + ("y" if TOKEN.endswith("x") else "x")
 
 
 def forged_ticket_call() -> bytes:
@@ -102,7 +104,7 @@ def test_forged_call_without_secret_gets_401_and_creates_nothing(action_server) 
     status, body = call(f"{url}/webhook", forged_ticket_call())
     assert status == 401 and body["error"] == "unauthorized"
     status, _ = call(f"{url}/webhook", forged_ticket_call(),
-                     {"Authorization": "Bearer " + TOKEN[:-1] + "x"})
+                     {"Authorization": "Bearer " + WRONG_TOKEN})
     assert status == 401
     status, _ = call(f"{url}/webhook?token={TOKEN}", forged_ticket_call())
     assert status == 401  # only the header counts: a secret in a URL ends up in logs
