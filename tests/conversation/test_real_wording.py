@@ -125,6 +125,11 @@ def test_a_want_before_a_question_is_offered_as_a_button_and_tapping_it_answers_
      "clearance takes now.", "how_long_clearance_takes"),
     ("Hello. I imported a used car from Japan last year. I want to know how to get a temporary "
      "permit for my friend's Botswana car.", "visitor_vehicle_temporary_permit"),
+    # a problem told beside the question is its story, not a second question
+    ("I forgot to declare my laptop at the airport. Is there a penalty for paying duty late?",
+     "late_payment_penalty"),
+    ("I lost my job in the UK and I am coming back home for good. Can I bring my things "
+     "without duty?", "returning_resident_relief"),
 ])
 def test_a_question_inside_a_story_gets_one_answer_not_one_for_the_story_too(bot_server, kb,
                                                                              story, entry):
