@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.channels.identity import is_reserved
+from bot.channels.text import clean_message, holdable
 from bot.settings.rest import RestLimits
 
 MAX_SENDER_CHARS = 128
@@ -151,6 +152,9 @@ def parse_body(body: bytes, limits: RestLimits) -> dict[str, Any]:  # noqa: C901
     if len(sender) > MAX_SENDER_CHARS:
         raise BadRequest(400, "invalid_sender",
                          f"'sender' must be at most {MAX_SENDER_CHARS} characters.")
+    if not holdable(sender):
+        raise BadRequest(400, "invalid_sender",
+                         "'sender' must not contain control characters or lone surrogates.")
     if is_reserved(sender):
         # A REST client must never address a WhatsApp or Telegram user's conversation.
         raise BadRequest(400, "reserved_sender",
@@ -160,7 +164,7 @@ def parse_body(body: bytes, limits: RestLimits) -> dict[str, Any]:  # noqa: C901
         raise BadRequest(400, "missing_message", "'message' is required.")
     if not isinstance(message, str):
         raise BadRequest(400, "invalid_message", "'message' must be a string.")
-    message = message.replace("\x00", "")
+    message = clean_message(message)
     if not message.strip():
         raise BadRequest(400, "empty_message", "The message is empty: please type a question.")
     if limits.max_message_chars and len(message) > limits.max_message_chars:

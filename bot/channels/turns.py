@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.channels.text import clean_message, holdable
 from bot.metrics import outcomes
 from bot.metrics import registry as metrics
 
@@ -74,6 +75,13 @@ async def run_turn(on_new_message: Callable[[Any], Awaitable[Any]], message: Any
     Every turn is counted here, once, for /metrics: the message by channel, its time, and what
     became of it (bot/metrics/outcomes.py) or why it failed."""
     install_failure_filter()
+    if isinstance(getattr(message, "text", None), str):
+        message.text = clean_message(message.text)  # "\ud800" fails the tokenizer
+    if not holdable(str(getattr(message, "sender_id", ""))):
+        # the stores cannot hold its rows (a NUL, a lone surrogate): never read or written
+        logger.error("a message to an unholdable conversation id was refused")
+        _count(message, 0.0, "error", [])
+        return True
     failures: list[str] = []
     token = _turn_failures.set(failures)
     noted, outcome_token = outcomes.begin()

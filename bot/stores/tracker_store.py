@@ -16,6 +16,7 @@ as at message 20; what is stored is unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -25,10 +26,11 @@ from typing import Any
 import sqlalchemy
 import sqlalchemy.orm
 import sqlalchemy.pool
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, ensure_schema_exists
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from rasa.shared.utils.cli import print_error_and_exit
 
 from bot import patches
 from bot.patches import replay
@@ -97,6 +99,23 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             where += f" AND (timestamp >= {latest} OR {latest} IS NULL)"
         return sqlalchemy.text(f"SELECT {columns} FROM {table} WHERE {where}"
                                + (" ORDER BY id" if columns != "count(*)" else ""))
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[sqlalchemy.orm.Session]:
+        """Rasa's, but only a missing schema exits the server: Rasa's turns any `ValueError`
+        inside the block into exiting it, and a driver raises one for text it cannot hold
+        (PostgreSQL and a NUL, UTF-8 and a lone surrogate), so one request took it down."""
+        session = self.sessionmaker()
+        try:
+            try:
+                ensure_schema_exists(session)
+            except ValueError as error:
+                print_error_and_exit(
+                    f"Requested PostgreSQL schema '{error}' was not found in the database. "
+                    f"Create it ('CREATE SCHEMA {error};') or unset POSTGRESQL_SCHEMA.")
+            yield session
+        finally:
+            session.close()
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The latest session, or the tracker the repeat check of this turn has just read

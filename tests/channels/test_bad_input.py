@@ -129,6 +129,25 @@ def test_control_characters_and_unicode_get_an_answer(bot_server):
     assert replies and replies[0]["text"]
 
 
+@pytest.mark.parametrize("bad", ["\\ud800", "\\u0000", "\\u001b[2J"])  # JSON escapes
+def test_a_sender_the_stores_cannot_hold_is_refused_and_the_server_stays_up(bot_server, bad):
+    """A lone surrogate or a NUL in `sender` made the SQL driver raise ValueError, which Rasa's
+    tracker store turned into exiting the server: one request took the assistant down."""
+    body = ('{"sender": "x' + bad + 'y", "message": "hi"}').encode()
+    status, reply = post(bot_server.rest_url, body)
+    assert_refused(status, reply, 400, "invalid_sender")
+    status, replies = post(bot_server.rest_url, message(sender(), "what is the vat rate"))
+    assert status == 200 and replies and replies[0]["text"]
+
+
+def test_a_lone_surrogate_in_a_message_gets_an_answer_not_an_apology(bot_server):
+    body = ('{"sender": "' + sender() + '", "message": "what is a tpin \\ud800"}').encode()
+    status, replies = post(bot_server.rest_url, body)
+    assert status == 200, replies
+    texts = " ".join(r.get("text") or "" for r in replies)
+    assert "TPIN" in texts and "technical problem" not in texts.lower(), texts
+
+
 def test_a_thousand_messages_from_one_sender(bot_server):
     """50 in flight at a time: answered or 429, never 5xx; memory and latency stay bounded."""
     pid = bot_server.stack.procs["rasa"].pid

@@ -96,3 +96,25 @@ def test_same_trackers_as_rasas_store_on_postgresql(scratch_postgres) -> None:
                                      port=5432, db=scratch_postgres, username="postgres")
     check(store)
     store.engine.dispose()
+
+
+def unholdable_sender_fails_the_call_not_the_server(store: RedactingSQLTrackerStore,
+                                                    sender: str) -> None:
+    """The driver's ValueError reaches the caller (the turn fails, the channel apologises);
+    Rasa's own session scope exits the whole server on any ValueError."""
+    with pytest.raises(ValueError):
+        asyncio.run(store.retrieve(sender))
+    assert asyncio.run(store.retrieve("someone")) is None  # the store still works
+
+
+def test_an_unholdable_sender_fails_the_call_on_sqlite(tmp_path) -> None:
+    store = RedactingSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"))
+    unholdable_sender_fails_the_call_not_the_server(store, "x\ud800y")
+
+
+@pytest.mark.postgres
+def test_an_unholdable_sender_fails_the_call_on_postgresql(scratch_postgres) -> None:
+    store = RedactingSQLTrackerStore(domain=DOMAIN, dialect="postgresql", host="127.0.0.1",
+                                     port=5432, db=scratch_postgres, username="postgres")
+    unholdable_sender_fails_the_call_not_the_server(store, "x\x00y")
+    store.engine.dispose()

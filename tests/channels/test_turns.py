@@ -1,0 +1,39 @@
+"""Every channel's turn (`run_turn`): the text the model and stores get, the ids they refuse."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rasa.core.channels.channel import UserMessage
+
+from bot.channels.text import clean_message, holdable
+from bot.channels.turns import run_turn
+
+
+def test_a_message_reaches_the_model_without_lone_surrogates_or_control_characters():
+    seen: list[str] = []
+
+    async def handle(message: UserMessage) -> None:
+        seen.append(message.text)
+
+    message = UserMessage("what is a tpin \ud800\x00\x1b\nplease\tnow", sender_id="whatsapp:260977")
+    assert asyncio.run(run_turn(handle, message, timeout=5)) is False
+    assert seen == ["what is a tpin \nplease\tnow"]
+    assert seen[0].encode("utf-8")  # the tokenizer and the drivers can take it
+
+
+def test_a_conversation_id_the_stores_cannot_hold_is_a_failed_turn_never_handled():
+    handled: list[str] = []
+
+    async def handle(message: UserMessage) -> None:
+        handled.append(message.sender_id)
+
+    for bad in ("telegram:1\x00", "x\ud800"):
+        assert asyncio.run(run_turn(handle, UserMessage("hi", sender_id=bad), timeout=5))
+    assert handled == []
+
+
+def test_what_is_kept():
+    assert clean_message("café ✓ 🚚 ZMW 1,500\n") == "café ✓ 🚚 ZMW 1,500\n"
+    assert holdable("web-0123456789abcdef0123456789abcdef") and holdable("whatsapp:260977")
+    assert not holdable("a\x7fb") and not holdable("a\udfffb")
