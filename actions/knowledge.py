@@ -252,5 +252,6 @@ class ActionBrowseCategory(Action):
 def _as_capabilities(tracker: Tracker) -> Tracker:
     latest = dict(tracker.latest_message)
     latest["intent"] = {"name": ASK_CAPABILITIES, "confidence": 1.0}
-    return Tracker(tracker.sender_id, tracker.slots, latest, tracker.events, tracker.paused,
-                   tracker.followup_action, tracker.active_loop, tracker.latest_action_name)
+    return Tracker(tracker.sender_id, tracker.slots, latest, tracker.events,
+                   tracker.is_paused(), tracker.followup_action, tracker.active_loop,
+                   tracker.latest_action_name)

@@ -12,6 +12,7 @@ arrives, and a TPIN left over from an earlier turn (masked) counts as not given.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
@@ -152,6 +153,18 @@ def _is_attempt(tracker: Tracker) -> bool:
     return any(ch.isdigit() for ch in _latest_text(tracker))
 
 
+_TYPED_NUMBER = re.compile(r"[0-9](?:[0-9 \-]*[0-9])?")
+
+
+def _typed_a_tpin(tracker: Tracker) -> bool:
+    """At the TPIN question, a message of digits only (spaces and dashes between them allowed)
+    is the TPIN, typed rightly or wrongly, whatever the model reads in it: it reads a bare
+    number ("10020030041") as the contact-centre entry, a phone number. Its length is checked
+    by the TPIN's own validation, which says what is wrong with it."""
+    return (tracker.get_slot(REQUESTED_SLOT) == SLOT_TPIN
+            and bool(_TYPED_NUMBER.fullmatch(_latest_text(tracker).strip())))
+
+
 class ValidateDeclarationForm(FormValidationAction):
     """Extracts reference and TPIN from any message (also the one that starts the form)."""
 
@@ -164,7 +177,7 @@ class ValidateDeclarationForm(FormValidationAction):
         asked = tracker.get_slot(REQUESTED_SLOT)
         text = _latest_text(tracker)
         if (asked and latest_intent(tracker) not in LEAVES and find_reference(text) is None
-                and find_tpin(text) is None):
+                and find_tpin(text) is None and not _typed_a_tpin(tracker)):
             kind = interruption(tracker, asked)
             if kind is not None:
                 # Not an answer: say what fits, keep the slot empty, the form asks again.
@@ -204,7 +217,9 @@ class ValidateDeclarationForm(FormValidationAction):
         tpin = find_tpin(rest)
         if tpin:
             return {SLOT_TPIN: tpin}
-        if tracker.get_slot(REQUESTED_SLOT) == SLOT_TPIN and _is_attempt(tracker) and not found:
+        if _typed_a_tpin(tracker) or (
+            tracker.get_slot(REQUESTED_SLOT) == SLOT_TPIN and _is_attempt(tracker) and not found
+        ):
             return {SLOT_TPIN: text[:MAX_CANDIDATE_LENGTH]}
         return {}
 

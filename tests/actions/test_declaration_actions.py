@@ -132,6 +132,17 @@ def test_status_answer_is_built_from_messages_and_statuses_yml():
                                       {"title": "No, thanks", "payload": "/deny"}]
 
 
+def test_the_paid_status_points_to_the_lane_line_where_it_is():
+    # The lane line is printed before "What you should do", so the paid status's action must
+    # send the reader up to it, not down.
+    _, texts, _ = lookup("2026 KZL C 3310", "2003004005")
+    lines = texts[0].splitlines()
+    lane = next(i for i, line in enumerate(lines) if line.startswith("Lane: "))
+    action = next(i for i, line in enumerate(lines) if line.startswith("What you should do: "))
+    assert lane < action
+    assert "lane instructions above" in lines[action] and "below" not in lines[action]
+
+
 def test_declaration_wording_edits_in_messages_yml_are_live(private_knowledge):
     path = private_knowledge / "messages.yml"
     path.write_text(path.read_text().replace(
@@ -318,6 +329,28 @@ def test_bad_tpin_reprompts(text, reason):
                                 slots={"declaration_reference": "2026 LSK C 10452"})
     assert slot_events(events) == {"declaration_tpin": None}
     assert reason in texts[0] and "10-digit" in texts[0]
+
+
+@pytest.mark.parametrize("text, count", [("10020030041", 11), ("100200300", 9),
+                                         ("100200300412", 12), ("1002 0030 041", 11),
+                                         ("1002-0030-0412", 12)])
+def test_a_wrong_length_number_at_the_tpin_question_is_told_its_length(text, count):
+    # The model reads a bare number as the contact-centre entry (a phone number): at the TPIN
+    # question it is the TPIN, typed wrongly, not a knowledge question.
+    events, texts, _ = validate(text, intent="kb_contact_customer_support",
+                                requested="declaration_tpin",
+                                slots={"declaration_reference": "2026 LSK C 10452"})
+    assert slot_events(events) == {"declaration_tpin": None}
+    assert texts == [KB.message("declaration_tpin_invalid", reason=(
+        f"a TPIN has exactly 10 digits, and that has {count}"))]
+
+
+def test_a_tpin_read_as_the_contact_centre_entry_is_still_taken():
+    events, texts, _ = validate("1002003004", intent="kb_contact_customer_support",
+                                requested="declaration_tpin",
+                                slots={"declaration_reference": "2026 LSK C 10452"})
+    assert slot_events(events) == {"declaration_tpin": "1002003004"}
+    assert texts == []
 
 
 def test_tpin_given_when_asked():

@@ -145,6 +145,21 @@ def test_browse_category_lists_its_questions(kb_dir):
     assert payloads == [f"/kb_{i}" for i in category.entry_ids]
 
 
+def test_browse_unknown_category_shows_the_capabilities_menu(kb_dir):
+    # An old button after support staff renamed a category: the menu, not a crash.
+    from bot.content.reader import read_knowledge
+
+    kb, _ = read_knowledge(kb_dir)
+    events, messages = run(ActionBrowseCategory(), tracker(
+        "browse_category", entities=[{"entity": "category", "value": "Nope"}]))
+    assert events == []
+    assert len(messages) == 1
+    assert messages[0]["text"] == kb.message("capabilities")
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert titles[:-1] == [c.name for c in kb.categories if c.entry_ids]
+    assert messages[0]["buttons"][-1]["payload"] == "/check_declaration_status"
+
+
 def test_settings_change_reaches_bot_messages(kb_dir):
     settings = kb_dir / "settings.yml"
     settings.write_text(settings.read_text().replace("bot_name: ZAX", "bot_name: Kasuba"))
