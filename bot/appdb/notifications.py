@@ -34,7 +34,7 @@ from bot.appdb.engine import session_scope
 from bot.appdb.models import CustomsStatusEvent, NotifySubscription, StatusNotification
 from bot.content.statuses import FINAL_STATUSES
 from bot.settings.env import from_env
-from bot.settings.notify import NotifySettings
+from bot.settings.notify import CLOCK_SKEW_ALLOWANCE, NotifySettings
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +130,12 @@ def _catch_up(session, sub: NotifySubscription, now: datetime) -> tuple[int, ...
     """A change pushed between the lookup and the opt-in (the offer showed the status before
     it): queued for this subscription at once."""
     latest = session.execute(sa.select(CustomsStatusEvent).where(
-        CustomsStatusEvent.reference == sub.reference).order_by(
+        CustomsStatusEvent.reference == sub.reference,
+        # not one from the future (recorded before the webhook refused such times)
+        CustomsStatusEvent.changed_at <= now + CLOCK_SKEW_ALLOWANCE).order_by(
         CustomsStatusEvent.changed_at.desc(), CustomsStatusEvent.id.desc()).limit(1)
     ).scalars().first()
-    if latest is None or not _is_news(sub, latest.status, aware(latest.changed_at)):
+    if latest is None or not _is_news(sub, latest.status, aware(latest.changed_at), now):
         return ()
     key = _queue(session, sub, latest.status, aware(latest.changed_at), "webhook", now)
     return tuple(_ids(session, [(sub.id, key)] if key else []))
@@ -234,10 +236,15 @@ def _ids(session, keys: list[tuple[int, str]]) -> list[int]:
                 StatusNotification.change_key == key) for sub_id, key in keys]))).scalars())
 
 
-def _is_news(sub: NotifySubscription, status: str, changed_at: datetime | None) -> bool:
+def _is_news(sub: NotifySubscription, status: str, changed_at: datetime | None,
+             now: datetime) -> bool:
     if sub.last_status == status:
         return False
     known = aware(sub.last_changed)
+    if known is not None and known > now + CLOCK_SKEW_ALLOWANCE:
+        # A time from the future (a customs clock error, recorded before the webhook refused
+        # such times, or a status lookup's) orders nothing, or it would block every real change.
+        known = None
     # An event older than what the person was told arrived late: not news.
     return not (changed_at is not None and known is not None and changed_at <= known)
 
@@ -257,7 +264,7 @@ def record_change(reference: str, status: str, changed_at: datetime | None, sour
         ).order_by(NotifySubscription.id).with_for_update()).scalars().all()
         created = []
         for sub in subs:
-            if not _is_news(sub, status, changed_at):
+            if not _is_news(sub, status, changed_at, now):
                 continue
             key = _queue(session, sub, status, changed_at, source, now)
             if key is not None:

@@ -10,6 +10,11 @@
   Telegram's API is unreachable the whole server exits ("Failed to set channel webhook"),
   taking REST, the widget and WhatsApp down too. Here the server starts, and the webhook is set
   in the background, retried with a growing delay until Telegram accepts it.
+- Rasa's connector runs an update as often as Telegram delivers it, and Telegram delivers it
+  again when the webhook did not answer in time. Here an `update_id` seen in the last
+  `dedup_ttl_seconds` is acknowledged and not run: WhatsApp's duplicate filter
+  (bot/channels/dedup.py), in memory, or in Redis shared by the replicas when
+  `dedup_redis_url` (TELEGRAM_DEDUP_REDIS_URL) is set.
 
 `api_url` (TELEGRAM_API_URL, default https://api.telegram.org) points the aiogram client at
 another Bot API server: a local Bot API server, or a fake one in tests.
@@ -37,6 +42,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.dedup import SeenMessages
 from bot.channels.identity import conversation_id, native_id
 from bot.channels.inbound import note_inbound
 from bot.channels.turns import run_turn, technical_problem_text
@@ -51,6 +57,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FIRST_RETRY_SECONDS = 1.0
 # The longest wait between two attempts to set the webhook (TELEGRAM_WEBHOOK_RETRY_MAX_SECONDS).
 MAX_RETRY_SECONDS = 300.0
+# How long an update id is remembered (Telegram stops re-delivering well within a day).
+DEDUP_TTL_SECONDS = 86400.0
 
 
 def derived_secret(access_token: str) -> str:
@@ -106,12 +114,17 @@ class GuardedTelegramInput(TelegramInput):
                    secret_token=credentials.get("secret_token")
                    or os.environ.get("TELEGRAM_SECRET_TOKEN") or None,
                    retry_max_seconds=env_number("TELEGRAM_WEBHOOK_RETRY_MAX_SECONDS",
-                                                MAX_RETRY_SECONDS, minimum=FIRST_RETRY_SECONDS))
+                                                MAX_RETRY_SECONDS, minimum=FIRST_RETRY_SECONDS),
+                   dedup_redis_url=credentials.get("dedup_redis_url")
+                   or os.environ.get("TELEGRAM_DEDUP_REDIS_URL", "").strip(),
+                   dedup_ttl_seconds=float(credentials.get("dedup_ttl_seconds")
+                                           or DEDUP_TTL_SECONDS))
 
     def __init__(self, access_token: str | None, verify: str | None, webhook_url: str | None,
                  debug_mode: bool = False, api_url: str = DEFAULT_API_URL,
                  secret_token: str | None = None,
-                 retry_max_seconds: float = MAX_RETRY_SECONDS) -> None:
+                 retry_max_seconds: float = MAX_RETRY_SECONDS, dedup_redis_url: str = "",
+                 dedup_ttl_seconds: float = DEDUP_TTL_SECONDS) -> None:
         if not access_token:
             # The derived secret would be a constant anyone can compute.
             raise ValueError("the Telegram channel needs its access token (TELEGRAM_ACCESS_TOKEN)")
@@ -121,6 +134,10 @@ class GuardedTelegramInput(TelegramInput):
         self.retry_max_seconds = retry_max_seconds
         self.reply_timeout = from_env(RestLimits, os.environ).reply_timeout_seconds or None
         self._task: asyncio.Task | None = None
+        # Update ids count per bot: the bot's id (the token's public part) keeps two bots
+        # sharing one Redis apart.
+        self.seen = SeenMessages(ttl=dedup_ttl_seconds, redis_url=dedup_redis_url,
+                                 namespace=f"telegram:{access_token.split(':', 1)[0]}")
 
     def get_output_channel(self) -> GuardedTelegramOutput:
         """The output channel, without touching the network (the webhook is set later)."""
@@ -208,6 +225,10 @@ class GuardedTelegramInput(TelegramInput):
                 return response.json({"error": "invalid_update"}, status=400)
             if text is None or chat_id is None:
                 return response.text("success")  # stickers, photos, ...: nothing to answer
+            if update.update_id is not None and not await self.seen.first_time(
+                    str(update.update_id)):
+                logger.info("Duplicate Telegram update %s ignored", update.update_id)
+                return response.text("success")
             metadata = self.get_metadata(request)
             note_inbound(conversation_id("telegram", chat_id))
             texts = ([text, "/start"] if text == INTENT_MESSAGE_PREFIX + USER_INTENT_RESTART

@@ -13,11 +13,12 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from actions.declarations.reference import InvalidReference, parse_reference
 from bot.content.statuses import STATUSES
+from bot.settings.notify import CLOCK_SKEW_ALLOWANCE
 
 SIGNATURE_HEADER = "X-Customs-Signature-256"
 EVENT_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
@@ -47,7 +48,7 @@ def verify(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(sign(secret, body).encode(), header.strip().lower().encode())
 
 
-def _event(item: Any, where: str) -> StatusEvent:
+def _event(item: Any, where: str, now: datetime) -> StatusEvent:
     if not isinstance(item, dict):
         raise InvalidEvents(f"{where}: expected an object")
     event_id, reference = item.get("event_id"), item.get("reference")
@@ -69,11 +70,23 @@ def _event(item: Any, where: str) -> StatusEvent:
                             "like 2026-12-01T09:30:00Z") from None
     if not isinstance(changed, str) or when.tzinfo is None:
         raise InvalidEvents(f"{where}.changed_at: an ISO 8601 time with a zone")
+    try:
+        when.astimezone(timezone.utc)  # "0001-01-01T00:00:00+05:00" has no UTC time
+    except OverflowError:
+        raise InvalidEvents(f"{where}.changed_at: {changed} is out of range") from None
+    if when > now + CLOCK_SKEW_ALLOWANCE:
+        minutes = int(CLOCK_SKEW_ALLOWANCE.total_seconds() // 60)
+        raise InvalidEvents(f"{where}.changed_at: {changed} of event {event_id} is in the "
+                            f"future (more than {minutes} minutes after this server's "
+                            f"{now.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ})")
     return StatusEvent(event_id, canonical, status, when)
 
 
-def parse_events(body: bytes, max_events: int = 100) -> list[StatusEvent]:
-    """The events of a body, all or none: one bad event refuses the whole body."""
+def parse_events(body: bytes, max_events: int = 100,
+                 now: datetime | None = None) -> list[StatusEvent]:
+    """The events of a body, all or none: one bad event (a time more than
+    CLOCK_SKEW_ALLOWANCE after `now` included) refuses the whole body."""
+    now = now or datetime.now(timezone.utc)
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -83,4 +96,4 @@ def parse_events(body: bytes, max_events: int = 100) -> list[StatusEvent]:
         raise InvalidEvents("expected an object with a non-empty 'events' list")
     if len(events) > max_events:
         raise InvalidEvents(f"at most {max_events} events per request")
-    return [_event(item, f"events[{n}]") for n, item in enumerate(events)]
+    return [_event(item, f"events[{n}]", now) for n, item in enumerate(events)]

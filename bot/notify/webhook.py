@@ -6,10 +6,11 @@ checked before it is read: at most CUSTOMS_WEBHOOK_MAX_BODY_BYTES (413), all of 
 REQUEST_BODY_TIMEOUT_SECONDS (408; bot/patches/slow_clients.py), an HMAC-SHA256 of
 the raw body under the secret, compared in constant time (403, nothing recorded), then the
 events (400 with a JSON error naming the field: the events are checked all or none, so one
-bad event refuses the whole body and records nothing). Each event is then recorded, with the
-notifications it causes, in its own transaction *before* the answer: a database failure
-midway (503) may leave the first events recorded, which is safe, because recording is
-idempotent by event id and the customs system retries the whole body. They are sent right
+bad event, a `changed_at` in the future included, refuses the whole body and records
+nothing). Each event is then recorded, with the notifications it causes, in its own
+transaction *before* the answer: a database failure midway (503) may leave the first events
+recorded, which is safe, because recording is idempotent by event id and the customs system
+retries the whole body. They are sent right
 after in the background; unsent ones are retried every NOTIFY_RETRY_SECONDS by every replica
 (a claim in the database decides who sends).
 """

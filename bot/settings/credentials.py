@@ -45,6 +45,7 @@ TELEGRAM_REQUIRED = {
 TELEGRAM_OPTIONAL = {
     "api_url": "TELEGRAM_API_URL",  # another Bot API server (default https://api.telegram.org)
     "secret_token": "TELEGRAM_SECRET_TOKEN",  # default: derived from the bot token (HMAC)
+    "dedup_redis_url": "TELEGRAM_DEDUP_REDIS_URL",  # the duplicate filter shared by replicas
 }
 
 

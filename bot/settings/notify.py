@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.settings.env import env_field
 from bot.settings.errors import SettingError
@@ -18,6 +19,11 @@ WEBHOOK_SECRET_ENV = "CUSTOMS_WEBHOOK_SECRET"
 TEMPLATE_ENV = "WHATSAPP_NOTIFY_TEMPLATE"
 TEMPLATE_LANGUAGE_ENV = "WHATSAPP_NOTIFY_TEMPLATE_LANGUAGE"
 TEMPLATE_PARAMS_ENV = "WHATSAPP_NOTIFY_TEMPLATE_PARAMS"
+
+# How far ahead of this server's clock a status change's time may be: synchronised clocks differ
+# by seconds; more is a typo or a broken clock, and such a time would make every real change
+# after it look older than what the subscriber was told (so never told).
+CLOCK_SKEW_ALLOWANCE = timedelta(minutes=5)
 
 DEFAULT_TEMPLATE = "declaration_status_update"
 DEFAULT_TEMPLATE_LANGUAGE = "en"

@@ -52,6 +52,30 @@ def test_a_late_event_older_than_what_was_told_is_not_news(any_db) -> None:
     assert late.subscribers == 1 and not late.notifications
 
 
+def test_a_time_from_the_future_stored_before_it_was_refused_blocks_nothing(any_db) -> None:
+    """Rows recorded before the webhook refused future times (bot/notify/events.py): the
+    subscriber was told "1 January 2999", and that event is in the event log."""
+    far = datetime(2999, 1, 1, 5, 0, tzinfo=timezone.utc)
+    subscribe()
+    assert len(store.record_change(REFERENCE, "paid", far, "webhook", "evt-typo")
+               .notifications) == 1
+    sender = RecordingSender()
+    Notifier([sender]).deliver_due()
+    real = datetime.now(timezone.utc) - timedelta(hours=1)
+    later = store.record_change(REFERENCE, "query", real, "webhook", "evt-real")
+    assert later.subscribers == 1 and len(later.notifications) == 1
+    Notifier([sender]).deliver_due()
+    assert len(sender.sent) == 2 and "query" in sender.sent[1][1].fields["status"]
+    assert sender.sent[1][1].fields["date"] == f"{real.day} {real:%B %Y}"
+    # A new subscriber is caught up on the latest real change, not on the one from 2999.
+    caught_up = subscribe(recipient="whatsapp:260970000001", status="assessed",
+                          changed=real - timedelta(days=1))
+    assert len(caught_up.queued) == 1
+    Notifier([sender]).deliver_due()
+    assert len(sender.sent) == 3 and "query" in sender.sent[2][1].fields["status"]
+    assert "2999" not in sender.sent[2][1].fields["date"]
+
+
 def test_a_final_status_ends_the_subscription_but_is_still_told(any_db) -> None:
     subscribe()
     store.record_change(REFERENCE, "released", RELEASED_AT, "webhook", "evt-r")

@@ -196,6 +196,7 @@ def test_a_signature_of_another_body_is_refused(replicas) -> None:
     ({"events": [event(reference="LSK 10452")]}, "events[0].reference"),
     ({"events": [event(changed_at="yesterday")]}, "events[0].changed_at"),
     ({"events": [event(changed_at="2026-12-01T09:30:00")]}, "events[0].changed_at"),
+    ({"events": [event(changed_at="0001-01-01T00:00:00+05:00")]}, "events[0].changed_at"),
     ({"events": [event(event_id="")]}, "events[0].event_id"),
     ({"events": [event(), "x"]}, "events[1]"),
 ])
@@ -244,3 +245,54 @@ def test_after_stop_notifications_nothing_is_sent(replicas, graph) -> None:
     reply = post(replicas[0], {"events": [event()]})
     assert reply.json()["events"][0]["outcome"] == "no_subscribers"
     assert settle(graph, 1.5) == []
+
+
+FAR_FUTURE = "2999-01-01T05:00:00Z"  # a typo or a broken clock in the customs system
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_an_event_from_the_future_is_refused_and_later_changes_still_reach_the_subscriber(
+        replicas, graph) -> None:
+    subscribe()
+    reply = post(replicas[0], {"events": [event("evt-typo", "paid", changed_at=FAR_FUTURE)]})
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "invalid_event"
+    detail = reply.json()["detail"]
+    assert detail.startswith("events[0].changed_at:") and "evt-typo" in detail
+    assert "future" in detail
+    assert store.due() == [] and settle(graph, 0.5) == []
+    assert store.open_subscriptions()[0].last_status == "assessed"
+    # The real change that follows is told, with its own date.
+    real = datetime.now(timezone.utc) - timedelta(hours=1)
+    reply = post(replicas[1], {"events": [event("evt-real", "paid", changed_at=iso(real))]})
+    assert reply.status_code == 200
+    assert reply.json()["events"] == [{"event_id": "evt-real", "outcome": "recorded"}]
+    (message,) = graph.wait_for(lambda bodies: len(bodies) >= 1)
+    assert "2999" not in json.dumps(message)
+    assert f"{real.day} {real:%B %Y}" in message["text"]["body"]
+
+
+def test_one_event_from_the_future_refuses_the_whole_body(replicas, graph) -> None:
+    subscribe()
+    now = datetime.now(timezone.utc)
+    good = event("evt-good", "paid", changed_at=iso(now - timedelta(minutes=10)))
+    bad = event("evt-bad", "released", changed_at=iso(now + timedelta(days=1)))
+    reply = post(replicas[0], {"events": [good, bad]})
+    assert reply.status_code == 400
+    assert reply.json()["detail"].startswith("events[1].changed_at:")
+    assert "evt-bad" in reply.json()["detail"]
+    assert store.due() == [] and settle(graph, 0.5) == []
+    # All or none: the good event was not recorded, so sent again alone it is new.
+    again = post(replicas[0], {"events": [good]})
+    assert again.json()["events"] == [{"event_id": "evt-good", "outcome": "recorded"}]
+
+
+def test_a_clock_a_little_ahead_is_tolerated(replicas, graph) -> None:
+    subscribe()
+    ahead = datetime.now(timezone.utc) + timedelta(minutes=1)
+    reply = post(replicas[0], {"events": [event("evt-ahead", "paid", changed_at=iso(ahead))]})
+    assert reply.status_code == 200
+    assert reply.json()["events"] == [{"event_id": "evt-ahead", "outcome": "recorded"}]

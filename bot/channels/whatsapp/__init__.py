@@ -10,13 +10,15 @@ out and is then read from the environment (``WHATSAPP_VERIFY_TOKEN``, ``WHATSAPP
 One module per job:
 
 - ``webhook``: the input channel; answers Meta at once, handles messages in background tasks;
-- ``dedup``: answers a re-delivered message once (memory, or Redis shared by replicas);
 - ``output``: the output channel, sending Rasa's responses;
 - ``formatting``: Markdown → WhatsApp markup, splitting, reply buttons and lists (pure);
 - ``graph_api``: the blocking Graph API client, run in a worker thread, with retries.
+
+A re-delivered message is answered once by ``bot.channels.dedup.SeenMessages`` (memory, or Redis
+shared by replicas; re-exported here), the filter Telegram's channel uses too.
 """
 
-from bot.channels.whatsapp.dedup import SeenMessages
+from bot.channels.dedup import SeenMessages
 from bot.channels.whatsapp.formatting import markdown_to_whatsapp, shorten, split_text
 from bot.channels.whatsapp.graph_api import GraphApiClient
 from bot.channels.whatsapp.output import WhatsAppOutput

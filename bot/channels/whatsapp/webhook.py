@@ -24,10 +24,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.dedup import SeenMessages
 from bot.channels.identity import conversation_id
 from bot.channels.inbound import note_inbound
 from bot.channels.turns import run_turn, technical_problem_text
-from bot.channels.whatsapp.dedup import SeenMessages
 from bot.channels.whatsapp.formatting import TEXT_LIMIT
 from bot.channels.whatsapp.graph_api import GraphApiClient
 from bot.channels.whatsapp.output import WhatsAppOutput

@@ -1,5 +1,6 @@
-"""The duplicate filter: Meta may deliver the same message (same ``messages[].id``) twice, and
-it must be answered once.
+"""The duplicate filter of the messaging channels: Meta may deliver the same WhatsApp message
+(same ``messages[].id``) twice, Telegram the same update (same ``update_id``) after a timeout,
+and each must be answered once.
 
 A bounded in-memory TTL cache per process by default, or Redis (``SET NX EX``) when a Redis URL
 is configured, which is what several replicas behind one webhook need.
@@ -23,8 +24,11 @@ class SeenMessages:
     (better to answer twice than never).
     """
 
-    def __init__(self, ttl: float = 86400, max_size: int = 10000, redis_url: str = "") -> None:
+    def __init__(self, ttl: float = 86400, max_size: int = 10000, redis_url: str = "",
+                 namespace: str = "whatsapp") -> None:
         self.ttl = ttl
+        # Redis keys are `<namespace>:seen:<id>`: the channels' ids never meet in one database.
+        self.namespace = namespace
         self.max_size = max_size
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._redis: Any = None
@@ -50,7 +54,8 @@ class SeenMessages:
         if self._redis is not None:
             try:
                 stored = await self._redis.set(
-                    f"whatsapp:seen:{message_id}", "1", nx=True, ex=max(1, int(self.ttl))
+                    f"{self.namespace}:seen:{message_id}", "1", nx=True,
+                    ex=max(1, int(self.ttl))
                 )
                 return bool(stored)
             except Exception as error:  # noqa: BLE001 - any Redis failure
