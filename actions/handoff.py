@@ -55,6 +55,13 @@ MAX_TEXT = 1000
 
 # Zambian numbers: 0 + 9 digits (mobile 07x/09x, landline 02x), or +260 / 260 + the same 9.
 _PHONE = re.compile(r"(?<![\d+])(?:\+?260|0)([279]\d{8})(?!\d)")
+# Numbers from abroad (a trader or a traveller outside Zambia: +27 82 123 4567, 0044 20 7946
+# 0958): + or 00, then the country code and the number, 10 to 15 digits in all (E.164 has at
+# most 15; at least 10 keeps every number taken here masked by the conversation store, which
+# masks runs of 10 digits or more, bot/privacy.py). +260 is Zambia: checked above, never here.
+# Not before ":" and a digit: "+2026-01-06 06:24" is a time.
+_INTERNATIONAL = re.compile(r"(?<![\w+])(?:\+|00)(?!260)([1-9]\d{9,14})(?!\d|:\d)")
+_TRUNK_ZERO = re.compile(r"((?:\+|(?<![\w+])00)\s*\d{1,3})\s*\(0\)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 _NAME = re.compile(r"[^\W\d_][^\W\d_ .'\-]*(?:[ .'\-]+[^\W\d_]+)*\.?")
 _GREETING_LEAD = re.compile(r"^(?:hello|hi|hie|hey|good (?:morning|afternoon|evening)|dear)"
@@ -85,7 +92,8 @@ _CHAT_WORDS = {"hello", "hi", "hie", "hey", "there", "good", "morning", "afterno
 def find_contact(text: str) -> tuple[str, str] | None:
     """(normalised contact, "phone" | "email") found in free text, or None.
 
-    Phones are normalised to +260XXXXXXXXX; spaces, dashes and brackets inside a number are
+    Zambian phones are normalised to +260XXXXXXXXX, numbers from abroad to + and their digits
+    (`+27 82 123 4567` -> `+27821234567`); spaces, dashes and brackets inside a number are
     allowed (`0977 123 456`, `+260-97-7123456`).
     """
     if not isinstance(text, str):
@@ -93,10 +101,17 @@ def find_contact(text: str) -> tuple[str, str] | None:
     email = _EMAIL.search(text)
     if email:
         return email.group(0).lower(), "email"
-    squeezed = re.sub(r"(?<=[\d+])[\s\-().]+(?=\d)", "", text)
-    phone = _PHONE.search(squeezed)
-    if phone:
-        return f"+260{phone.group(1)}", "phone"
+    # "+44 (0)20 7946 0958": the (0) after the country code is dialled only inside the country;
+    # read without it first, as typed if that is no number ("+1 (0)23456789").
+    without_trunk = _TRUNK_ZERO.sub(r"\1", text)
+    for spelling in dict.fromkeys((without_trunk, text)):
+        squeezed = re.sub(r"(?<=[\d+])[\s\-().]+(?=\d)", "", spelling)
+        phone = _PHONE.search(squeezed)
+        if phone:
+            return f"+260{phone.group(1)}", "phone"
+        abroad = _INTERNATIONAL.search(squeezed)
+        if abroad:
+            return f"+{abroad.group(1)}", "phone"
     return None
 
 

@@ -2,11 +2,13 @@
 
 A form asks for a name, a question, a contact, a reference or a TPIN; people type other things
 in between. None of them is ever stored as the answer:
-- a knowledge question ("what is the VAT rate?") is answered, then the form asks again (but a
-  question typed as the hand-over question is that question);
+- a knowledge question ("what is the VAT rate?") is answered, then the form asks again;
 - a message in another language, an income-tax question, a TPIN where none was asked, a short
   greeting, thanks or yes/no, "wait, let me find it", keyboard mashing where a name or a
   question is asked: a short note, then the form asks again;
+- but at the hand-over question, a customs or domestic-tax question or statement ("why is my
+  refund delayed", "my tax clearance is blocking my import licence") is that question: it is
+  what the person wants a person to read, so it is neither answered nor declined here;
 - "stop", "never mind", "cancel" are the stop intent: the form's stop rule ends it (inside a
   form, "forget it, I'll go to the office" too: bot.understanding.forms).
 """
@@ -49,8 +51,10 @@ from bot.understanding.clauses import asks
 
 # Messages that are about the conversation, not an answer: a note, then the question again.
 NOT_ANSWERS = frozenset({GREET, THANK, GOODBYE, AFFIRM, DENY, BOT_CHALLENGE, ASK_CAPABILITIES,
-                         FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, OTHER_LANGUAGE, DOMESTIC_TAX})
-# The hand-over question is the person's own question for staff, whatever it is about.
+                         FEEDBACK_HELPFUL, FEEDBACK_NOT_HELPFUL, OTHER_LANGUAGE})
+# The hand-over question is the person's own question for staff, whatever it is about: a
+# knowledge question or a domestic-tax one (the authority's staff handle both) is kept for the
+# ticket, however short ("paye refund delayed").
 FREE_TEXT_SLOTS = frozenset({HANDOVER_QUESTION})
 # The declaration form takes a TPIN at any of its questions (it asks the reference first).
 TPIN_SLOTS = frozenset({DECLARATION_REFERENCE, DECLARATION_TPIN})
@@ -81,6 +85,10 @@ _PAUSE = re.compile(
 # is the question.
 PAUSE_MAX_WORDS_IN_FREE_TEXT = 6
 _TPIN = re.compile(r"(?<!\d)[1-9](?:[\s\-]*\d){9}(?!\d)")
+# What comes before 10 digits that are the end of a number from abroad: "+44 20 7946 0958" holds
+# "20 7946 0958", a TPIN's shape, after the country code (a few characters: LEAD_CHARS).
+_INTERNATIONAL_LEAD = re.compile(r"(?:\+|(?<![\w+])00)[\d\s\-().]*$")
+LEAD_CHARS = 12
 _TPIN_WORDS = {"my", "tpin", "is", "its", "it's", "the", "number", "here", "this", "it"}
 
 
@@ -95,9 +103,11 @@ def knowledge_entry(tracker: Tracker) -> str | None:
 def is_a_tpin(text: str) -> bool:
     """The message is a TPIN ("1002003004", "my tpin is 100 200 3004"), not a question that
     mentions one (that one is kept, masked)."""
-    match = _TPIN.search(text)
+    match = next((m for m in _TPIN.finditer(text)
+                  if not _INTERNATIONAL_LEAD.search(text[max(0, m.start() - LEAD_CHARS):
+                                                          m.start()])), None)
     if match is None:
-        return False
+        return False  # no TPIN, or only the national part of a phone from abroad
     rest = (text[: match.start()] + " " + text[match.end():]).lower()
     return len([w for w in re.findall(r"[a-z']+", rest) if w not in _TPIN_WORDS]) <= 1
 
@@ -151,7 +161,7 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
     """Why the latest message is not an answer to the form's question, or None if it may be.
 
     "knowledge": a knowledge question (where the slot is not itself a free question);
-    "language": another language; "domestic_tax": an income-tax question;
+    "language": another language; "domestic_tax": an income-tax question (idem);
     "tpin": a TPIN where none was asked; "not_answer": "wait, let me find it", keyboard mashing
     where words are asked, or a short greeting, thanks or yes/no where the slot's own check
     would not catch it (a name's check does, with its own reason)."""
@@ -161,7 +171,7 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
     text = latest_text(tracker)
     if intent == OTHER_LANGUAGE:
         return "language"
-    if intent == DOMESTIC_TAX:
+    if intent == DOMESTIC_TAX and slot not in FREE_TEXT_SLOTS:
         return "domestic_tax"
     # Before the knowledge check: "my tpin is 1002003004" reads to the model like the TPIN
     # entry, but it is a TPIN typed where none was asked, not a question.

@@ -54,7 +54,17 @@ def kb():
     ("097712345", None),          # 9 digits
     ("09771234567", None),        # 11 digits
     ("1002003004", None),         # a TPIN is not a phone
-    ("+27821234567", None),       # not a Zambian number
+    ("+260 1234 56789", None),    # +260 but no Zambian number
+    # From abroad: + (or 00) and the country code, 10 to 15 digits in all.
+    ("+27821234567", ("+27821234567", "phone")),
+    ("+27 82 123 4567", ("+27821234567", "phone")),
+    ("+44 20 7946 0958", ("+442079460958", "phone")),
+    ("call me on +44 (0)20 7946 0958", ("+442079460958", "phone")),
+    ("0044 20 7946 0958", ("+442079460958", "phone")),
+    ("+1 202-555-0143", ("+12025550143", "phone")),
+    ("+44 123", None),            # too short to call back
+    ("+27 82 123 4567 8901 234", None),  # 16 digits: longer than any number
+    ("+2026-01-06 06:24:32", None),      # a time
     ("mary@example", None),
     ("******3456", None),         # a phone masked by the tracker store
 ])
@@ -470,3 +480,71 @@ def test_a_hand_over_question_opening_with_wait_or_give_me_is_a_question():
                             "handover_question") is None, text
     assert interruption(form_tracker("handover_question", "hold on a sec", intent="greet"),
                         "handover_question") == "not_answer"
+
+
+@pytest.mark.parametrize("text", [
+    "I need to know why my refund is delayed",
+    "my tax clearance is blocking my import licence",
+    "paye refund delayed",
+])
+def test_a_domestic_tax_question_typed_as_the_question_for_staff_is_that_question(text):
+    # The person asked for a person: the question goes into the ticket, not declined.
+    slots, messages = run_form(form_tracker("handover_question", text, intent="domestic_tax"))
+    assert slots["handover_question"] == text and messages == []
+
+
+def test_a_domestic_tax_question_typed_as_the_name_is_still_pointed_to_the_authority():
+    slots, messages = run_form(form_tracker("handover_name", "how do i file my paye return",
+                                            intent="domestic_tax"))
+    assert slots["handover_name"] is None
+    assert [m["text"] for m in messages] == [kb().message("domestic_tax"),
+                                             kb().message("form_resume")]
+
+
+def test_the_question_for_staff_still_leaves_on_stop_and_refuses_what_is_no_question():
+    slots, messages = run_form(form_tracker("handover_question", "cancel", intent="stop"))
+    assert "handover_question" not in slots and messages == []  # the stop rule cancels
+    slots, messages = run_form(form_tracker("handover_question", "Ndikufuna thandizo chonde",
+                                            intent="other_language"))
+    assert slots["handover_question"] is None
+    assert [m["text"] for m in messages] == [kb().message("other_language")]
+    slots, messages = run_form(form_tracker("handover_question", "ok thanks", intent="thank"))
+    assert slots["handover_question"] is None
+    assert [m["text"] for m in messages] == [kb().message("form_not_an_answer")]
+
+
+@pytest.mark.parametrize(("text", "contact"), [
+    ("+44 20 7946 0958", "+442079460958"),
+    ("+27 82 123 4567", "+27821234567"),
+])
+@pytest.mark.parametrize("intent", ["nlu_fallback", "check_declaration_status",
+                                    "kb_contact_customer_support"])
+def test_a_number_from_abroad_is_the_contact_not_a_tpin(text, contact, intent):
+    # "+44 20 7946 0958" ends in ten digits ("20 7946 0958"), a TPIN's shape.
+    slots, messages = run_form(form_tracker("handover_contact", text, intent=intent))
+    assert slots["handover_contact"] == contact and messages == []
+
+
+def test_a_number_from_abroad_is_no_tpin_anywhere_but_a_tpin_after_it_is():
+    from actions.interruptions import is_a_tpin
+
+    for text in ("+44 20 7946 0958", "0044 20 7946 0958", "+1 202 555 0143"):
+        assert not is_a_tpin(text), text
+    assert is_a_tpin("1002003004") and is_a_tpin("+44 20 7946 0958 my tpin is 1002003004")
+    slots, messages = run_form(form_tracker("handover_name", "+44 20 7946 0958"))
+    assert [m["text"] for m in messages] == [kb().message("handoff_invalid_name")]
+
+
+def test_a_number_that_is_no_phone_is_refused_saying_what_is_expected():
+    slots, messages = run_form(form_tracker("handover_contact", "+44 123"))
+    assert slots["handover_contact"] is None
+    said = kb().message("handoff_invalid_contact")
+    assert [m["text"] for m in messages] == [said]
+    assert "0977123456" in said and "country code" in said and "@" in said
+
+
+def test_a_ticket_keeps_a_number_from_abroad():
+    dispatcher = CollectingDispatcher()
+    ActionCreateTicket().run(dispatcher, ticket_tracker("+27 82 123 4567"), {})
+    [ticket] = list_tickets()
+    assert (ticket.contact, ticket.contact_kind) == ("+27821234567", "phone")

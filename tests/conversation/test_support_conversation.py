@@ -133,6 +133,50 @@ def test_a_status_check_typed_in_the_hand_over_form_ends_it_and_is_looked_up(bot
     assert "assessed" not in reply.lower()
 
 
+@pytest.mark.parametrize(("question", "typed", "contact"), [
+    # read by the model as a domestic-tax question: declined and asked again before
+    ("I need to know why my refund is delayed", "+44 20 7946 0958", "+442079460958"),
+    # names a domestic tax beside a customs word; read as domestic tax too
+    ("my tax clearance is blocking my import licence", "+27 82 123 4567", "+27821234567"),
+    # read as the contact-centre entry
+    ("my refund is delayed, please have someone call me", "0977 123 456", "+260977123456"),
+])
+def test_the_question_for_a_person_goes_into_the_ticket_whatever_it_is_about(
+        bot_server, question, typed, contact):
+    # Someone who asked for a person gets their question to staff: neither answered nor
+    # declined at "What is your question?"; a number from abroad is a phone, not a TPIN.
+    kb, _ = read_knowledge(bot_server.knowledge_dir)
+    s = sender()
+    bot_server.send(s, "talk to a person")
+    assert kb.message("handoff_ask_question") in texts(bot_server.send(s, "Mary Banda"))
+    asked = texts(bot_server.send(s, question))
+    assert asked == kb.message("handoff_ask_contact")
+    done = texts(bot_server.send(s, typed))
+    assert kb.message("form_no_tpin_here") not in done and "ticket number is HT-" in done
+    ticket = rows(bot_server.app_db_url,
+                  "select contact, contact_kind, question from support_tickets "
+                  "where conversation_id = :s", s=s)
+    assert ticket == [{"contact": contact, "contact_kind": "phone", "question": question}]
+
+
+def test_at_the_question_for_a_person_stop_still_cancels_and_a_bad_number_says_why(bot_server):
+    kb, _ = read_knowledge(bot_server.knowledge_dir)
+    s = sender()
+    bot_server.send(s, "talk to a person")
+    bot_server.send(s, "Mary Banda")
+    assert kb.message("handoff_cancelled") in texts(bot_server.send(s, "cancel"))
+    t = sender()
+    bot_server.send(t, "talk to a person")
+    bot_server.send(t, "Mary Banda")
+    bot_server.send(t, "my PAYE refund is late")
+    said = bot_server.send(t, "+44 123")
+    assert [r.get("text") for r in said] == [kb.message("handoff_invalid_contact"),
+                                             kb.message("handoff_ask_contact")]
+    assert rows(bot_server.app_db_url,
+                "select id from support_tickets where conversation_id in (:s, :t)",
+                s=s, t=t) == []
+
+
 def test_second_failure_leads_to_the_form_and_an_email_ticket(bot_server):
     kb, _ = read_knowledge(bot_server.knowledge_dir)
     s = sender()

@@ -1,7 +1,8 @@
 """Masking matches the parsers: every TPIN spelling `find_tpin` accepts and every phone spelling
-`find_contact` accepts is masked by `redact_tpins` (tracker store, logs, transcripts), and time
-stamps are not. Spellings are generated from the parsers' own grammar (hypothesis), then from
-free text over the characters the grammars use, so a spelling nobody thought of is tried too.
+`find_contact` accepts (Zambian or from abroad) is masked by `redact_tpins` (tracker store, logs,
+transcripts), and time stamps are not. Spellings are generated from the parsers' own grammar
+(hypothesis), then from free text over the characters the grammars use, so a spelling nobody
+thought of is tried too.
 """
 
 from __future__ import annotations
@@ -61,6 +62,22 @@ def phone_spellings(draw) -> str:
     return draw(WORDS) + number + draw(ENDS)
 
 
+@st.composite
+def international_spellings(draw) -> str:
+    """A number from abroad as find_contact reads it: + or 00, a country code (not 260) and the
+    number, 10 to 15 digits in all, maybe with the (0) dialled only inside the country."""
+    digits = draw(st.sampled_from("123456789")) + "".join(
+        draw(st.lists(DIGIT, min_size=9, max_size=14)))
+    if digits.startswith("260"):
+        digits = "27" + digits[3:] + "0"
+    body = split(draw, digits, PHONE_SEPARATOR)
+    if draw(st.booleans()):  # +44 (0)20 7946 0958
+        cut = draw(st.integers(1, 3))
+        body = f"{digits[:cut]} (0){digits[cut:]}"
+    prefix = draw(st.sampled_from(["+", "+ ", "00", "00 "]))
+    return draw(WORDS) + prefix + body + draw(ENDS)
+
+
 def squeezed_digits(text: str) -> str:
     return re.sub(r"(?<=[\d+])[\s\-().]+(?=\d)", "", text)
 
@@ -101,6 +118,16 @@ def test_every_tpin_spelling_the_parser_accepts_is_masked(text: str) -> None:
 @example("+260 (97) 712 3456")
 @example("0977.123.456")
 def test_every_phone_spelling_the_parser_accepts_is_masked(text: str) -> None:
+    assert find_contact(text) is not None
+    assert_phone_masked(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(international_spellings())
+@example("+44 20 7946 0958")
+@example("+27 82 123 4567")
+@example("call me on +44 (0)20 7946 0958")
+def test_every_number_from_abroad_the_parser_accepts_is_masked(text: str) -> None:
     assert find_contact(text) is not None
     assert_phone_masked(text)
 
