@@ -7,10 +7,31 @@ modules, no table created lazily before a call.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
 
 from bot.appdb.engine import Base, get_engine
+
+
+class UtcDateTime(sa.types.TypeDecorator):
+    """A time stored as UTC on every database: SQLite keeps the wall-clock time and drops the
+    offset, so a +02:00 time (Zambia) read back as UTC was two hours in the future, and times
+    compared wrongly (a fresh change missed, an older one taken for news). Read back aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(timezone.utc)
+        return value  # naive: already UTC (every time the code makes is)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
 
 
 class Declaration(Base):
@@ -24,7 +45,7 @@ class Declaration(Base):
     consignee_tpin = sa.Column(sa.String(10), nullable=True)
     status = sa.Column(sa.String(20), nullable=False)
     lane = sa.Column(sa.String(10), nullable=True)
-    last_changed = sa.Column(sa.DateTime(timezone=True), nullable=False)
+    last_changed = sa.Column(UtcDateTime(), nullable=False)
 
 
 class FailedLookup(Base):
@@ -35,7 +56,7 @@ class FailedLookup(Base):
     id = sa.Column(sa.Integer, primary_key=True)
     conversation_id = sa.Column(sa.String(255), nullable=False, index=True)
     reference = sa.Column(sa.String(32), nullable=False, index=True)
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
+    created_at = sa.Column(UtcDateTime(), nullable=False, index=True)
     # Who failed (bot.channels.identity.person_of) and a keyed hash of the TPIN tried, never
     # the TPIN itself (bot.privacy.keyed_hash). Empty in rows written before issue 13.
     client = sa.Column(sa.String(255), nullable=True, index=True)
@@ -49,7 +70,7 @@ class Ticket(Base):
 
     id = sa.Column(sa.Integer, primary_key=True)
     number = sa.Column(sa.String(32), unique=True, index=True)
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
+    created_at = sa.Column(UtcDateTime(), nullable=False, index=True)
     conversation_id = sa.Column(sa.String(255), nullable=False, index=True)
     name = sa.Column(sa.String(120), nullable=False)
     contact = sa.Column(sa.String(255), nullable=False)
@@ -70,7 +91,7 @@ class Vote(Base):
     __table_args__ = (sa.UniqueConstraint("conversation_id", "answered_at"),)
 
     id = sa.Column(sa.Integer, primary_key=True)
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
+    created_at = sa.Column(UtcDateTime(), nullable=False, index=True)
     conversation_id = sa.Column(sa.String(255), nullable=False, index=True)
     entry_id = sa.Column(sa.String(64), nullable=False, index=True)
     # Timestamp of the answer voted on: identifies it within the conversation.
@@ -94,19 +115,19 @@ class NotifySubscription(Base):
     __tablename__ = "notify_subscriptions"
 
     id = sa.Column(sa.Integer, primary_key=True)
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
+    created_at = sa.Column(UtcDateTime(), nullable=False, index=True)
     channel = sa.Column(sa.String(16), nullable=False)  # whatsapp, telegram, web
     recipient = sa.Column(sa.String(255), nullable=False, index=True)
     reference = sa.Column(sa.String(32), nullable=False, index=True)
     last_status = sa.Column(sa.String(20), nullable=False)  # the last status the person was told
-    last_changed = sa.Column(sa.DateTime(timezone=True), nullable=True)
-    consent_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
+    last_changed = sa.Column(UtcDateTime(), nullable=True)
+    consent_at = sa.Column(UtcDateTime(), nullable=False)
     consent_text = sa.Column(sa.Text, nullable=False)  # the offer as the person read it
-    last_inbound_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
-    expires_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
-    ended_at = sa.Column(sa.DateTime(timezone=True), nullable=True, index=True)
+    last_inbound_at = sa.Column(UtcDateTime(), nullable=False)
+    expires_at = sa.Column(UtcDateTime(), nullable=False, index=True)
+    ended_at = sa.Column(UtcDateTime(), nullable=True, index=True)
     end_reason = sa.Column(sa.String(16), nullable=True)  # stopped, final, expired
-    last_polled_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    last_polled_at = sa.Column(UtcDateTime(), nullable=True)
 
 
 class StatusNotification(Base):
@@ -132,18 +153,18 @@ class StatusNotification(Base):
     recipient = sa.Column(sa.String(255), nullable=False, index=True)
     reference = sa.Column(sa.String(32), nullable=False)
     status = sa.Column(sa.String(20), nullable=False)
-    changed_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    changed_at = sa.Column(UtcDateTime(), nullable=True)
     # Which change this tells (always set; nullable only so `db init` can add it to an older
     # table, whose rows get `legacy:<status>`).
     change_key = sa.Column(sa.String(160), nullable=True)
     source = sa.Column(sa.String(16), nullable=False)  # webhook or poll
-    created_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
+    created_at = sa.Column(UtcDateTime(), nullable=False, index=True)
     state = sa.Column(sa.String(16), nullable=False, index=True)
     attempts = sa.Column(sa.Integer, nullable=False, default=0)
-    next_attempt_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
+    next_attempt_at = sa.Column(UtcDateTime(), nullable=False, index=True)
     claim = sa.Column(sa.String(32), nullable=True)
-    lease_until = sa.Column(sa.DateTime(timezone=True), nullable=True)
-    sent_at = sa.Column(sa.DateTime(timezone=True), nullable=True)
+    lease_until = sa.Column(UtcDateTime(), nullable=True)
+    sent_at = sa.Column(UtcDateTime(), nullable=True)
     via = sa.Column(sa.String(16), nullable=True)  # text or template (WhatsApp), inbox (web)
     text = sa.Column(sa.Text, nullable=True)  # what was sent (the web widget reads it)
     last_error = sa.Column(sa.String(200), nullable=True)
@@ -158,8 +179,8 @@ class CustomsStatusEvent(Base):
     event_id = sa.Column(sa.String(128), nullable=False, unique=True)
     reference = sa.Column(sa.String(32), nullable=False)
     status = sa.Column(sa.String(20), nullable=False)
-    changed_at = sa.Column(sa.DateTime(timezone=True), nullable=False)
-    received_at = sa.Column(sa.DateTime(timezone=True), nullable=False, index=True)
+    changed_at = sa.Column(UtcDateTime(), nullable=False)
+    received_at = sa.Column(UtcDateTime(), nullable=False, index=True)
 
 
 def _add_missing_columns(conn: sa.engine.Connection, schema: str | None) -> list[str]:

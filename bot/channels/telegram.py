@@ -47,6 +47,7 @@ from bot.channels.identity import conversation_id, native_id
 from bot.channels.inbound import note_inbound
 from bot.channels.turns import run_turn, technical_problem_text
 from bot.metrics import registry as metrics
+from bot.settings.credentials import telegram_settings
 from bot.settings.env import env_number, from_env
 from bot.settings.rest import RestLimits
 
@@ -107,18 +108,17 @@ class GuardedTelegramInput(TelegramInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedTelegramInput:
         if not credentials:
             cls.raise_missing_credentials_exception()
+        settings = telegram_settings(credentials, os.environ)  # each declared once there
         return cls(credentials.get("access_token"), credentials.get("verify"),
                    credentials.get("webhook_url"),
-                   api_url=credentials.get("api_url") or os.environ.get("TELEGRAM_API_URL")
-                   or DEFAULT_API_URL,
-                   secret_token=credentials.get("secret_token")
-                   or os.environ.get("TELEGRAM_SECRET_TOKEN") or None,
+                   api_url=settings["api_url"] or DEFAULT_API_URL,
+                   secret_token=settings["secret_token"] or None,
                    retry_max_seconds=env_number("TELEGRAM_WEBHOOK_RETRY_MAX_SECONDS",
                                                 MAX_RETRY_SECONDS, minimum=FIRST_RETRY_SECONDS),
-                   dedup_redis_url=credentials.get("dedup_redis_url")
-                   or os.environ.get("TELEGRAM_DEDUP_REDIS_URL", "").strip(),
-                   dedup_ttl_seconds=float(credentials.get("dedup_ttl_seconds")
-                                           or DEDUP_TTL_SECONDS))
+                   dedup_redis_url=settings["dedup_redis_url"],
+                   # below a second the filter would forget a repeat before it arrives
+                   dedup_ttl_seconds=max(1.0, float(credentials.get("dedup_ttl_seconds")
+                                                    or DEDUP_TTL_SECONDS)))
 
     def __init__(self, access_token: str | None, verify: str | None, webhook_url: str | None,
                  debug_mode: bool = False, api_url: str = DEFAULT_API_URL,

@@ -75,8 +75,12 @@ async def run_turn(on_new_message: Callable[[Any], Awaitable[Any]], message: Any
     Every turn is counted here, once, for /metrics: the message by channel, its time, and what
     became of it (bot/metrics/outcomes.py) or why it failed."""
     install_failure_filter()
-    if isinstance(getattr(message, "text", None), str):
-        message.text = clean_message(message.text)  # "\ud800" fails the tokenizer
+    typed = getattr(message, "text", None)
+    if isinstance(typed, str):
+        message.text = clean_message(typed)  # "\ud800" fails the tokenizer
+        if typed.strip() and not message.text.strip():
+            # nothing a person types is left ("\x07"): the model reads "" as "yes"
+            return await _ask_again(message)
     if not holdable(str(getattr(message, "sender_id", ""))):
         # the stores cannot hold its rows (a NUL, a lone surrogate): never read or written
         logger.error("a message to an unholdable conversation id was refused")
@@ -101,6 +105,20 @@ async def run_turn(on_new_message: Callable[[Any], Awaitable[Any]], message: Any
         outcomes.end(outcome_token)
         _count(message, time.perf_counter() - started, failure, noted)
     return failure is not None
+
+
+async def _ask_again(message: Any) -> bool:
+    """Reply to a message with nothing left to read: ask for the question in words."""
+    try:
+        from bot.content.live import get_knowledge
+
+        text = get_knowledge().message("something_else")
+        await message.output_channel.send_text_message(message.sender_id, text)
+    except Exception:
+        logger.exception("could not ask %s to type the question again", message.sender_id)
+        return True
+    _count(message, 0.0, None, [])
+    return False
 
 
 def _count(message: Any, seconds: float, failure: str | None, noted: list[str]) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -132,15 +133,20 @@ def test_status_answer_is_built_from_messages_and_statuses_yml():
                                       {"title": "No, thanks", "payload": "/deny"}]
 
 
-def test_the_paid_status_points_to_the_lane_line_where_it_is():
-    # The lane line is printed before "What you should do", so the paid status's action must
-    # send the reader up to it, not down.
-    _, texts, _ = lookup("2026 KZL C 3310", "2003004005")
-    lines = texts[0].splitlines()
-    lane = next(i for i, line in enumerate(lines) if line.startswith("Lane: "))
-    action = next(i for i, line in enumerate(lines) if line.startswith("What you should do: "))
-    assert lane < action
-    assert "lane instructions above" in lines[action] and "below" not in lines[action]
+def test_every_status_action_stands_on_its_own():
+    """A status's action is shown in a lookup, with a lane line or without one (the lane is
+    optional), and in notifications, which have none: it may not send the reader to a line
+    above or below (the paid status said "below", then "above")."""
+    from bot.notify.text import notice
+
+    texts = load_status_texts()
+    for status in texts.statuses:
+        told = notice("2026 KZL C 3310", status, datetime(2026, 12, 1)).text
+        assert "Lane" not in told
+        for word in ("above", "below"):
+            assert word not in told.lower(), (status, told)
+    _, lookup_texts, _ = lookup("2026 KZL C 3310", "2003004005")
+    assert "above" not in lookup_texts[0] and "below" not in lookup_texts[0]
 
 
 def test_declaration_wording_edits_in_messages_yml_are_live(private_knowledge):

@@ -37,3 +37,21 @@ def test_what_is_kept():
     assert clean_message("café ✓ 🚚 ZMW 1,500\n") == "café ✓ 🚚 ZMW 1,500\n"
     assert holdable("web-0123456789abcdef0123456789abcdef") and holdable("whatsapp:260977")
     assert not holdable("a\x7fb") and not holdable("a\udfffb")
+
+
+def test_a_message_of_control_characters_only_is_asked_again_not_read_as_yes():
+    """The model reads an empty message as "affirm" (0.76): it could say yes to a form."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+
+    from bot.content.live import get_knowledge
+
+    handled: list[str] = []
+
+    async def handle(message: UserMessage) -> None:
+        handled.append(message.text)
+
+    out = CollectingOutputChannel()
+    message = UserMessage("\x07\x1b\ud800", output_channel=out, sender_id="telegram:42")
+    assert asyncio.run(run_turn(handle, message, timeout=5)) is False
+    assert handled == []
+    assert [m["text"] for m in out.messages] == [get_knowledge().message("something_else")]

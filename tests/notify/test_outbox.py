@@ -76,6 +76,25 @@ def test_a_time_from_the_future_stored_before_it_was_refused_blocks_nothing(any_
     assert "2999" not in sender.sent[2][1].fields["date"]
 
 
+ZAMBIA = timezone(timedelta(hours=2))
+
+
+def test_times_with_an_offset_compare_as_the_moments_they_are(any_db) -> None:
+    """SQLite drops a time's offset: a +02:00 time read back as UTC was two hours ahead, so a
+    fresh change was left out of a new subscriber's catch-up (it looked in the future) and an
+    older one was taken for news after it."""
+    now = datetime.now(timezone.utc)
+    fresh = (now - timedelta(minutes=30)).astimezone(ZAMBIA)
+    assert store.record_change(REFERENCE, "paid", fresh, "webhook", "evt-cat").subscribers == 0
+    caught_up = subscribe(changed=now - timedelta(hours=3))
+    assert len(caught_up.queued) == 1  # the change half an hour ago
+    older = (now - timedelta(minutes=40)).astimezone(ZAMBIA)
+    assert not store.record_change(REFERENCE, "query", older, "webhook", "evt-old").notifications
+    with session_scope() as session:
+        told = session.execute(sa.select(NotifySubscription.last_changed)).scalar_one()
+    assert told == fresh and told.tzinfo is not None
+
+
 def test_a_final_status_ends_the_subscription_but_is_still_told(any_db) -> None:
     subscribe()
     store.record_change(REFERENCE, "released", RELEASED_AT, "webhook", "evt-r")

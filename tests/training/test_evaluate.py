@@ -49,7 +49,8 @@ def test_misses_name_what_the_bot_did_instead():
 
 
 def test_clean_dev_sets_cover_every_entry_and_are_not_trained_on():
-    """eval/dev_clean.yml, dev_clean2.yml (tuning) and dev_clean_check.yml (check) score with
+    """eval/dev_clean.yml, dev_clean2.yml (tuning), dev_clean_check.yml and dev_clean3.yml
+    (check) score with
     `bot eval --set`: each covers every entry, no two share a question, and none of theirs is a
     training example."""
     from pathlib import Path
@@ -60,7 +61,7 @@ def test_clean_dev_sets_cover_every_entry_and_are_not_trained_on():
     kb, _ = read_knowledge(root / "knowledge")
     training = {e.lower() for entry in kb.entries.values() for e in entry.examples}
     seen: list[set[str]] = []
-    for name in ("dev_clean.yml", "dev_clean2.yml", "dev_clean_check.yml"):
+    for name in ("dev_clean.yml", "dev_clean2.yml", "dev_clean_check.yml", "dev_clean3.yml"):
         in_scope, oos = load_heldout(root / "eval" / name)
         assert {entry for _, entry in in_scope} == set(kb.entries)
         assert len(oos) >= 30
