@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -80,6 +81,14 @@ class FakeBotApi:
         if self.server:
             self.server.shutdown()
             self.server.server_close()
+
+    @classmethod
+    def serving(cls, token: str) -> Iterator[FakeBotApi]:
+        """A started fake on a free port for a module-scoped fixture, stopped after."""
+        api = cls(free_port(), token)
+        api.start()
+        yield api
+        api.stop()
 
     def wait_for(self, method: str, timeout: float = 30) -> list[dict[str, str]]:
         deadline = time.monotonic() + timeout

@@ -15,7 +15,6 @@ import requests
 from bot.channels.telegram import SECRET_HEADER, derived_secret
 from tests.channels.channels_server import running
 from tests.channels.test_telegram import FakeBotApi, update
-from tests.conftest import free_port
 
 TOKEN = "987654321:telegram-duplicates-token"
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -23,10 +22,7 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture(scope="module")
 def bot_api() -> Iterator[FakeBotApi]:
-    api = FakeBotApi(free_port(), TOKEN)
-    api.start()
-    yield api
-    api.stop()
+    yield from FakeBotApi.serving(TOKEN)
 
 
 def env(bot_api: FakeBotApi, tmp_path, redis_url: str = "") -> dict[str, str]:

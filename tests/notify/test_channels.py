@@ -24,7 +24,6 @@ from tests.channels.channels_server import running
 from tests.channels.test_telegram import FakeBotApi, update
 from tests.channels.whatsapp_fakes import PHONE_NUMBER_ID, FakeGraphApi, text_message
 from tests.channels.whatsapp_fakes import sign as sign_whatsapp
-from tests.conftest import free_port
 from tests.notify.conftest import REFERENCE, subscribe
 
 APP_SECRET = "notify-channels-app-secret"
@@ -44,10 +43,7 @@ def graph() -> Iterator[FakeGraphApi]:
 
 @pytest.fixture(scope="module")
 def bot_api() -> Iterator[FakeBotApi]:
-    api = FakeBotApi(free_port(), TOKEN)
-    api.start()
-    yield api
-    api.stop()
+    yield from FakeBotApi.serving(TOKEN)
 
 
 def channel_env(graph: FakeGraphApi, bot_api: FakeBotApi, db_url: str) -> dict[str, str]:
