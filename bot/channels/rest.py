@@ -22,7 +22,8 @@ channel name `rest` (same URL, same replies) and adds:
   (`customs_client`, set here, never taken from the body): the lookup and ticket limits of
   the actions count people by it;
 - an optional `message_id`: a message sent again with the same id is answered from the store
-  instead of being run twice (bot/patches/replay.py);
+  instead of being run twice (bot/patches/replay.py); 409 when the conversation holds the id
+  for a message with other words;
 - a clear "technical problem" reply (HTTP 200, like any answer) when a custom action failed
   during the turn, the turn raised, or it took longer than `reply_timeout_seconds`.
 
@@ -160,6 +161,12 @@ class GuardedRestInput(RestInput):
             self.limiter.started(fields["sender"])
             try:
                 return response.json(await self._answer(on_new_message, fields, client))
+            except replay.ReusedMessageId:
+                refused = BadRequest(409, "message_id_reused",
+                                     "This 'message_id' was already used for another message in "
+                                     "this conversation: send each new message with a new id.")
+                metrics.REFUSED.labels(self.name(), refused.code).inc()
+                return response.json(refused.body(), status=refused.status)
             finally:
                 self.limiter.finished(fields["sender"])
 

@@ -17,6 +17,7 @@ from typing import Any
 from bot.channels.text import clean_message, holdable
 from bot.metrics import outcomes
 from bot.metrics import registry as metrics
+from bot.patches.replay import ReusedMessageId
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def technical_problem_text() -> str:
 async def run_turn(on_new_message: Callable[[Any], Awaitable[Any]], message: Any,
                    timeout: float | None) -> bool:
     """Handle one message; True when it failed (an action failed, it raised, or timed out).
+    A message id reused for other words raises `ReusedMessageId` (the channel refuses it).
 
     Every turn is counted here, once, for /metrics: the message by channel, its time, and what
     became of it (bot/metrics/outcomes.py) or why it failed."""
@@ -94,6 +96,8 @@ async def run_turn(on_new_message: Callable[[Any], Awaitable[Any]], message: Any
     try:
         await asyncio.wait_for(on_new_message(message), timeout or None)
         failure = "failed_action" if failures else None
+    except ReusedMessageId:
+        raise  # the client's mistake, refused by its channel: not a failed turn
     except asyncio.TimeoutError:
         logger.error("turn of %s took over %ss and was stopped", message.sender_id, timeout)
         failure = "timeout"

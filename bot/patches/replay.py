@@ -12,6 +12,12 @@ The check runs inside `MessageProcessor.handle_message`, i.e. under the conversa
 answered once. Only messages marked by the channel (`replay_if_seen`) are checked, so other
 channels pay nothing. The conversation read for the check is handed to the turn that follows
 (`take_prefetched`, used by bot/stores/tracker_store.py), so a new message is not read twice.
+
+An id the conversation holds for other words is a client's mistake (a counter reset after a
+reinstall, two tabs sharing one): answering it with the old message's replies would answer a
+question that was not asked, and running it would store two messages under one id. The turn is
+refused instead (`ReusedMessageId`; the REST channel answers 409). The stored words are
+compared as the store keeps them: TPINs masked (bot/privacy.py).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from typing import Any
 
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.privacy import redact_tpins
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +49,22 @@ def take_prefetched(sender_id: str) -> DialogueStateTracker | None:
     return value[1]
 
 
-def earlier_replies(tracker: DialogueStateTracker | None,
-                    message_id: str) -> list[dict[str, Any]] | None:
+class ReusedMessageId(Exception):
+    """The conversation already holds this message id for a message with other words."""
+
+
+def _same_words(stored: str | None, text: str | None) -> bool:
+    if text is None:
+        return True  # nothing to compare (not a typed message)
+    return stored in (text, redact_tpins(text))
+
+
+def earlier_replies(tracker: DialogueStateTracker | None, message_id: str,
+                    text: str | None = None) -> list[dict[str, Any]] | None:
     """The bot messages that answered the user message with this id, or None if it was not
     stored or got no answer (then it is better run again than answered with silence). The
-    answers are the bot events after it, up to the next user message."""
+    answers are the bot events after it, up to the next user message. Raises
+    `ReusedMessageId` when `text` is given and the stored message with the id had other words."""
     if tracker is None:
         return None
     replies: list[dict[str, Any]] | None = None
@@ -54,6 +73,8 @@ def earlier_replies(tracker: DialogueStateTracker | None,
             if replies is not None:
                 break
             if event.message_id == message_id:
+                if not _same_words(event.text, text):
+                    raise ReusedMessageId(message_id)
                 replies = []
         elif replies is not None and isinstance(event, BotUttered):
             replies.append({"text": event.text, **{k: v for k, v in (event.data or {}).items()
@@ -65,7 +86,7 @@ async def _handle_message(self: Any, message: Any) -> list[dict[str, Any]] | Non
     """`MessageProcessor.handle_message`, answering a repeated message from the store."""
     if getattr(message, MARK, False) and message.message_id:
         tracker = await self.tracker_store.retrieve(message.sender_id)
-        replies = earlier_replies(tracker, message.message_id)
+        replies = earlier_replies(tracker, message.message_id, getattr(message, "text", None))
         if replies is not None:
             logger.info("Message %s of %s was already answered: replaying %d replies.",
                         message.message_id, message.sender_id, len(replies))

@@ -122,3 +122,32 @@ def test_a_message_sent_twice_with_its_id_is_answered_once(bot_server):
             "select data from events where sender_id = ? and type_name = 'user' order by id",
             (s,))]
     assert users == ids
+
+
+def test_a_message_id_reused_for_other_words_is_refused(bot_server) -> None:
+    """Replaying the old reply would answer a question that was not asked: 409, and nothing
+    of the second message is stored."""
+    import json
+    import sqlite3
+    import urllib.error
+    import urllib.request
+
+    s = sender()
+    first = bot_server.send(s, "what is the vat rate on imported goods", message_id="web-r1")
+    assert first
+    request = urllib.request.Request(
+        bot_server.rest_url, method="POST", headers={"Content-Type": "application/json"},
+        data=json.dumps({"sender": s, "message": "how do i get a tpin",
+                         "message_id": "web-r1"}).encode())
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=60)
+    status, body = refused.value.code, json.loads(refused.value.read())
+    assert status == 409 and body["error"] == "message_id_reused"
+    assert "new id" in body["message"]
+    assert bot_server.send(s, "what is the vat rate on imported goods",
+                           message_id="web-r1") == first
+    with sqlite3.connect(bot_server.tracker_db_path) as db:
+        texts = [t for (t,) in db.execute(
+            "select json_extract(data, '$.text') from events where sender_id = ? and "
+            "type_name = 'user'", (s,))]
+    assert texts == ["what is the vat rate on imported goods"]

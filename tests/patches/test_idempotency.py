@@ -8,7 +8,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels.rest_limits import BadRequest, parse_body
-from bot.patches.replay import earlier_replies
+from bot.patches.replay import ReusedMessageId, earlier_replies
 from bot.settings.rest import RestLimits
 
 BUTTONS = [{"title": "Yes", "payload": "/affirm"}]
@@ -44,6 +44,25 @@ def test_unknown_or_unanswered_messages_are_not_replayed() -> None:
     assert earlier_replies(None, "m1") is None
     # Stored without any answer (a turn that ended in silence): run it again, not silence.
     assert earlier_replies(t, "m3") is None
+
+
+def test_an_id_stored_for_other_words_is_refused_not_replayed() -> None:
+    """A client that reuses an id for a new question would otherwise get the old answer."""
+    t = tracker()
+    assert earlier_replies(t, "m2", "duty on cars") == [{"text": "Cars pay duty."}]
+    with pytest.raises(ReusedMessageId):
+        earlier_replies(t, "m2", "duty on trucks")
+    assert earlier_replies(t, "m9", "anything") is None  # a new id is a new message
+
+
+def test_the_words_are_compared_as_the_store_keeps_them() -> None:
+    """The SQL store masks TPINs, so the retry of a message with a TPIN is still the same."""
+    events = [UserUttered("my tpin is ******3004", {"name": "x"}, message_id="m1"),
+              BotUttered("Thank you.")]
+    t = DialogueStateTracker.from_events("s", events, Domain.empty().slots)
+    assert earlier_replies(t, "m1", "my tpin is 1002003004") == [{"text": "Thank you."}]
+    with pytest.raises(ReusedMessageId):
+        earlier_replies(t, "m1", "my tpin is 1002003005")
 
 
 @pytest.mark.parametrize("bad", ["", "x" * 101, "has space", "<script>", 5, ["a"]])
