@@ -9,6 +9,8 @@ in between. None of them is ever stored as the answer:
 - but at the hand-over question, a customs or domestic-tax question or statement ("why is my
   refund delayed", "my tax clearance is blocking my import licence") is that question: it is
   what the person wants a person to read, so it is neither answered nor declined here;
+- "talk to a person" again, inside the hand-over form, is no name, question or contact: the
+  person is told they are on their way to one, and the form asks again;
 - "stop", "never mind", "cancel" are the stop intent: the form's stop rule ends it (inside a
   form, "forget it, I'll go to the office" too: bot.understanding.forms).
 """
@@ -41,6 +43,7 @@ from bot.names import (
     HANDOVER_QUESTION,
     INTENT_PREFIX,
     OTHER_LANGUAGE,
+    REQUEST_HUMAN,
     STOP,
     STOP_NOTIFICATIONS,
     THANK,
@@ -90,6 +93,16 @@ _TPIN = re.compile(r"(?<!\d)[1-9](?:[\s\-]*\d){9}(?!\d)")
 _INTERNATIONAL_LEAD = re.compile(r"(?:\+|(?<![\w+])00)[\d\s\-().]*$")
 LEAD_CHARS = 12
 _TPIN_WORDS = {"my", "tpin", "is", "its", "it's", "the", "number", "here", "this", "it"}
+HANDOVER_SLOTS = frozenset({HANDOVER_NAME, HANDOVER_QUESTION, HANDOVER_CONTACT})
+# The words of a request for a person and nothing else ("i want to talk to a real person pls",
+# "agent!!"): typed at the hand-over's question it is no question for staff; with any other
+# word ("talk to a person about my refund") it is one.
+_PERSON_WORDS = frozenset(
+    "i im i'm want wanna need would like to talk speak chat with a an the me my us real live "
+    "human person someone somebody agent officer staff member consultant operator customer care "
+    "service support team representative transfer connect put through get please pls plz just "
+    "can could may let go ahead still now again already said told you not bot dont don't do "
+    "no yes ok okay".split())
 
 
 def knowledge_entry(tracker: Tracker) -> str | None:
@@ -162,7 +175,8 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
 
     "knowledge": a knowledge question (where the slot is not itself a free question);
     "language": another language; "domestic_tax": an income-tax question (idem);
-    "tpin": a TPIN where none was asked; "not_answer": "wait, let me find it", keyboard mashing
+    "tpin": a TPIN where none was asked; "handing_over": "talk to a person" inside the
+    hand-over form; "not_answer": "wait, let me find it", keyboard mashing
     where words are asked, or a short greeting, thanks or yes/no where the slot's own check
     would not catch it (a name's check does, with its own reason)."""
     if not understanding_enabled():
@@ -171,6 +185,8 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
     text = latest_text(tracker)
     if intent == OTHER_LANGUAGE:
         return "language"
+    if intent == REQUEST_HUMAN and slot in HANDOVER_SLOTS and asks_for_a_person_only(text):
+        return "handing_over"
     if intent == DOMESTIC_TAX and slot not in FREE_TEXT_SLOTS:
         return "domestic_tax"
     # Before the knowledge check: "my tpin is 1002003004" reads to the model like the TPIN
@@ -189,6 +205,14 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
     return None
 
 
+def asks_for_a_person_only(text: str) -> bool:
+    """"talk to a person", "i want a real human pls": the request and no subject of its own."""
+    table = spelling.abbreviations()
+    words = [w for typed in re.findall(r"[a-z']+", text.lower())
+             for w in table.get(typed, typed).split()]
+    return bool(words) and set(words) <= _PERSON_WORDS
+
+
 def is_short_chat(tracker: Tracker) -> bool:
     """A greeting, thanks, yes/no... of three words or fewer ("hello there", "ok thanks")."""
     return (understanding_enabled() and latest_intent(tracker) in NOT_ANSWERS
@@ -205,6 +229,8 @@ def respond(kind: str, dispatcher: CollectingDispatcher, tracker: Tracker, kb: A
         dispatcher.utter_message(text=kb.message("form_no_tpin_here"))
     elif kind == "language":
         dispatcher.utter_message(text=kb.message(OTHER_LANGUAGE))
+    elif kind == "handing_over":
+        dispatcher.utter_message(text=kb.message("handoff_in_progress"))
     elif kind == "domestic_tax":
         dispatcher.utter_message(text=kb.message(DOMESTIC_TAX))
         dispatcher.utter_message(text=kb.message("form_resume"))

@@ -58,6 +58,7 @@ REQUIRED_MESSAGES: dict[str, tuple[str, ...]] = {
     "handoff_invalid_name": (),
     "handoff_invalid_question": (),
     "handoff_invalid_contact": (),
+    "handoff_in_progress": (),
     "handoff_ticket": ("ticket", "name"),
     "handoff_cancelled": (),
     "handoff_failed": (),

@@ -548,3 +548,19 @@ def test_a_ticket_keeps_a_number_from_abroad():
     ActionCreateTicket().run(dispatcher, ticket_tracker("+27 82 123 4567"), {})
     [ticket] = list_tickets()
     assert (ticket.contact, ticket.contact_kind) == ("+27821234567", "phone")
+
+
+@pytest.mark.parametrize("slot", ["handover_name", "handover_question", "handover_contact"])
+@pytest.mark.parametrize("text", ["talk to a person", "i want to speak to a real human pls",
+                                  "AGENT!!", "i said i want a person not a bot"])
+def test_asking_for_a_person_again_is_no_answer_to_the_form(slot, text):
+    """Typed at "What is your question?" it was stored as the question for staff."""
+    slots, messages = run_form(form_tracker(slot, text, intent="request_human"))
+    assert slots[slot] is None
+    assert [m["text"] for m in messages] == [kb().message("handoff_in_progress")]
+
+
+def test_a_request_for_a_person_with_a_subject_is_the_question():
+    text = "i want to talk to a person about my refund that is late"
+    slots, messages = run_form(form_tracker("handover_question", text, intent="request_human"))
+    assert slots["handover_question"] == text and messages == []

@@ -178,6 +178,16 @@ def test_a_question_inside_the_declaration_form_is_answered_and_the_form_asks_ag
     assert asked not in said
 
 
+def test_asking_for_a_person_again_is_never_the_question_for_staff(bot_server, kb):
+    s = sender()
+    bot_server.send(s, "talk to a person")
+    assert texts(bot_server.send(s, "Mary Banda"))[-1] == kb.message("handoff_ask_question")
+    said = texts(bot_server.send(s, "i want to talk to a real person"))
+    assert said == [kb.message("handoff_in_progress"), kb.message("handoff_ask_question")]
+    said = texts(bot_server.send(s, "my goods have been held at nakonde for a week"))
+    assert said[-1] == kb.message("handoff_ask_contact")
+
+
 def test_a_name_the_model_reads_as_a_greeting_is_still_the_name(bot_server, kb):
     s = sender()
     bot_server.send(s, "/request_human")
