@@ -32,3 +32,21 @@ def test_every_secret_is_required() -> None:
                            ("rasa1", "METRICS_TOKEN"), ("postgres", "POSTGRES_PASSWORD")):
         value = str(found[name]["environment"][variable])
         assert value.startswith(f"${{{variable}:?"), (name, value)
+
+
+def test_the_replicas_get_every_channel_setting_the_assistant_reads() -> None:
+    """Without them a channel set in .env is silently off in production: Telegram's were not
+    passed to the replicas, so its webhook was never served."""
+    from bot.settings import credentials
+
+    found = services()
+    names = {*credentials.WHATSAPP_REQUIRED.values(), *credentials.TELEGRAM_REQUIRED.values(),
+             *credentials.WHATSAPP_OPTIONAL.values(), *credentials.TELEGRAM_OPTIONAL.values()}
+    # Another API server is for tests and local Bot API servers; the default is the real one.
+    names -= {"WHATSAPP_API_URL", "TELEGRAM_API_URL"}
+    for replica in ("rasa1", "rasa2"):
+        env = found[replica]["environment"]
+        missing = sorted(name for name in names if name not in env)
+        assert not missing, (replica, missing)
+        for name in names - {"WHATSAPP_DEDUP_REDIS_URL", "TELEGRAM_DEDUP_REDIS_URL"}:
+            assert str(env[name]) == f"${{{name}:-}}", (replica, name, env[name])
