@@ -212,16 +212,20 @@ def change_key(status: str, changed_at: datetime | None, sub: NotifySubscription
 
 
 def _queue(session, sub: NotifySubscription, status: str, changed_at: datetime | None,
-           source: str, now: datetime) -> str | None:
+           source: str, now: datetime, ordered: bool = True) -> str | None:
     """Record one change as a pending notification for `sub` (unless that change is already
-    recorded) and make it the last status told; the change key when this call inserted it."""
+    recorded) and make it the last status told; the change key when this call inserted it.
+    `ordered`: its time (or now, without one) is the last change's time, which later events
+    are compared with."""
     key = change_key(status, changed_at, sub)
     values = {"subscription_id": sub.id, "channel": sub.channel, "recipient": sub.recipient,
               "reference": sub.reference, "status": status, "changed_at": changed_at,
               "change_key": key, "source": source, "created_at": now, "state": PENDING,
               "attempts": 0, "next_attempt_at": now}
     inserted = _insert_ignore(session, StatusNotification.__table__, values)
-    sub.last_status, sub.last_changed = status, changed_at or now
+    sub.last_status = status
+    if ordered:
+        sub.last_changed = changed_at or now
     if status in FINAL_STATUSES:
         sub.ended_at, sub.end_reason = now, FINAL
     return key if inserted else None
@@ -252,8 +256,16 @@ def _is_news(sub: NotifySubscription, status: str, changed_at: datetime | None,
 def record_change(reference: str, status: str, changed_at: datetime | None, source: str,
                   event_id: str | None = None, now: datetime | None = None) -> Recorded:
     """Record a status change of `reference`: one pending notification per subscriber not yet
-    told. Idempotent by `event_id` and by (subscription, change key)."""
+    told. Idempotent by `event_id` and by (subscription, change key). A time from the future
+    (a status lookup's clock error; the webhook refuses them) is not the change's time: the
+    person would be told of a change dated 2999. It is told without one (as of when it is
+    sent), and orders nothing: a later event with a real time is still news."""
     now = now or now_utc()
+    untimed = changed_at is not None and aware(changed_at) > now + CLOCK_SKEW_ALLOWANCE
+    if untimed:
+        logger.warning("the %s of %s gave a change time in the future (%s): recorded without it",
+                       source, reference, aware(changed_at).isoformat())
+        changed_at = None
     with session_scope() as session:
         if event_id is not None and not _insert_ignore(session, CustomsStatusEvent.__table__, {
                 "event_id": event_id, "reference": reference, "status": status,
@@ -266,7 +278,7 @@ def record_change(reference: str, status: str, changed_at: datetime | None, sour
         for sub in subs:
             if not _is_news(sub, status, changed_at, now):
                 continue
-            key = _queue(session, sub, status, changed_at, source, now)
+            key = _queue(session, sub, status, changed_at, source, now, ordered=not untimed)
             if key is not None:
                 created.append((sub.id, key))
         ids = _ids(session, created)

@@ -52,13 +52,16 @@ def test_a_late_event_older_than_what_was_told_is_not_news(any_db) -> None:
     assert late.subscribers == 1 and not late.notifications
 
 
-def test_a_time_from_the_future_stored_before_it_was_refused_blocks_nothing(any_db) -> None:
+def test_a_time_from_the_future_stored_before_it_was_refused_blocks_nothing(
+        any_db, monkeypatch) -> None:
     """Rows recorded before the webhook refused future times (bot/notify/events.py): the
     subscriber was told "1 January 2999", and that event is in the event log."""
     far = datetime(2999, 1, 1, 5, 0, tzinfo=timezone.utc)
     subscribe()
-    assert len(store.record_change(REFERENCE, "paid", far, "webhook", "evt-typo")
-               .notifications) == 1
+    with monkeypatch.context() as before_the_fix:  # future times were stored as they came
+        before_the_fix.setattr(store, "CLOCK_SKEW_ALLOWANCE", timedelta(days=10**6))
+        assert len(store.record_change(REFERENCE, "paid", far, "webhook", "evt-typo")
+                   .notifications) == 1
     sender = RecordingSender()
     Notifier([sender]).deliver_due()
     real = datetime.now(timezone.utc) - timedelta(hours=1)
@@ -74,6 +77,21 @@ def test_a_time_from_the_future_stored_before_it_was_refused_blocks_nothing(any_
     Notifier([sender]).deliver_due()
     assert len(sender.sent) == 3 and "query" in sender.sent[2][1].fields["status"]
     assert "2999" not in sender.sent[2][1].fields["date"]
+
+
+def test_a_future_time_from_a_status_lookup_is_told_without_it_and_orders_nothing(
+        any_db) -> None:
+    """The poller's status API said a change happened in 2999: that date was told, and no
+    real change after it could be news."""
+    subscribe()
+    far = datetime(2999, 1, 1, 5, 0, tzinfo=timezone.utc)
+    assert len(store.record_change(REFERENCE, "paid", far, "poll").notifications) == 1
+    sender = RecordingSender()
+    Notifier([sender]).deliver_due()
+    today = datetime.now(timezone.utc)
+    assert sender.sent[0][1].fields["date"] == f"{today.day} {today:%B %Y}"
+    real = today - timedelta(minutes=30)
+    assert len(store.record_change(REFERENCE, "query", real, "poll").notifications) == 1
 
 
 ZAMBIA = timezone(timedelta(hours=2))

@@ -117,3 +117,18 @@ def test_a_bad_interval_is_a_sentence(env) -> None:
     done = subprocess.run([sys.executable, "-m", "bot", "notify", "poll", "--every", "soon"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "is not an interval like 30s, 5m or 1h" in done.stdout
+
+
+def test_a_change_time_from_the_future_is_not_told_as_its_date(env, graph) -> None:
+    """The status API's clock said 2999: the person was told of a change on that day."""
+    subscribe(changed=datetime(2026, 11, 26, 9, 40, tzinfo=timezone.utc))
+    outside_window()
+    with session_scope() as session:
+        session.execute(sa.update(Declaration).where(Declaration.reference == REFERENCE)
+                        .values(status="paid",
+                                last_changed=datetime(2999, 1, 1, tzinfo=timezone.utc)))
+    assert "1 sent" in bot(env, "poll")
+    (message,) = graph.successful()
+    told = " ".join(p["text"] for p in message["template"]["components"][0]["parameters"])
+    assert "2999" not in told
+    assert str(datetime.now(timezone.utc).year) in told
