@@ -93,11 +93,13 @@ async def run_turn(on_new_message: Callable[[Any], Awaitable[Any]], message: Any
     noted, outcome_token = outcomes.begin()
     started = time.perf_counter()
     failure: str | None = None
+    refused = False
     try:
         await asyncio.wait_for(on_new_message(message), timeout or None)
         failure = "failed_action" if failures else None
     except ReusedMessageId:
-        raise  # the client's mistake, refused by its channel: not a failed turn
+        refused = True
+        raise  # the client's mistake, refused by its channel: no turn ran, none is counted
     except asyncio.TimeoutError:
         logger.error("turn of %s took over %ss and was stopped", message.sender_id, timeout)
         failure = "timeout"
@@ -107,7 +109,8 @@ async def run_turn(on_new_message: Callable[[Any], Awaitable[Any]], message: Any
     finally:
         _turn_failures.reset(token)
         outcomes.end(outcome_token)
-        _count(message, time.perf_counter() - started, failure, noted)
+        if not refused:
+            _count(message, time.perf_counter() - started, failure, noted)
     return failure is not None
 
 

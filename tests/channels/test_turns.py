@@ -55,3 +55,38 @@ def test_a_message_of_control_characters_only_is_asked_again_not_read_as_yes():
     assert asyncio.run(run_turn(handle, message, timeout=5)) is False
     assert handled == []
     assert [m["text"] for m in out.messages] == [get_knowledge().message("something_else")]
+
+
+def _messages(channel: str) -> float:
+    from bot.metrics.registry import MESSAGES
+
+    return MESSAGES.labels(channel)._value.get()
+
+
+def test_a_reused_message_id_is_the_channels_to_refuse_and_no_turn_is_counted():
+    """The REST channel answers 409 for it: not a failed turn, not a message answered."""
+    import pytest
+
+    from bot.metrics.registry import OUTCOMES, TURN_FAILURES
+    from bot.patches.replay import ReusedMessageId
+
+    async def handle(message: UserMessage) -> None:
+        raise ReusedMessageId("m-1")
+
+    def counts() -> tuple[float, ...]:
+        return (_messages("rest"), *(TURN_FAILURES.labels(r)._value.get()
+                                     for r in ("failed_action", "timeout", "error")),
+                OUTCOMES.labels("other")._value.get(), OUTCOMES.labels("failed")._value.get())
+
+    before = counts()
+    with pytest.raises(ReusedMessageId):
+        asyncio.run(run_turn(handle, UserMessage("what is a tpin", sender_id="web-1",
+                                                 input_channel="rest"), timeout=5))
+    assert counts() == before
+
+    async def answered(message: UserMessage) -> None:
+        return None
+
+    asyncio.run(run_turn(answered, UserMessage("hi", sender_id="web-1", input_channel="rest"),
+                         timeout=5))
+    assert _messages("rest") == before[0] + 1  # a turn that ran is counted
