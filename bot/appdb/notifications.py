@@ -202,29 +202,36 @@ class Recorded:
     notifications: tuple[int, ...] = ()
 
 
-def change_key(status: str, changed_at: datetime | None, sub: NotifySubscription) -> str:
+def change_key(status: str, changed_at: datetime | None, sub: NotifySubscription,
+               unbelieved: datetime | None = None) -> str:
     """What identifies one change for one subscription, the same in every process that sees
-    it: the new status and when it changed (UTC); without a time, the status it follows."""
+    it: the new status and when it changed (UTC); without a time, the status it follows. A
+    time from the future (`unbelieved`) is not told and orders nothing, so the status it
+    follows and that one's time come back in a cycle (query, paid, query, paid): the time
+    given tells the changes apart (the fourth was taken for the second)."""
     if changed_at is not None:
         return f"{status}@{aware(changed_at).astimezone(timezone.utc).isoformat()}"
+    if unbelieved is not None:
+        given = aware(unbelieved).astimezone(timezone.utc).isoformat()
+        return f"{status}@given:{given}@after:{sub.last_status}"[:160]
     told = aware(sub.last_changed)
     return f"{status}@after:{sub.last_status}@{told.isoformat() if told else '-'}"[:160]
 
 
 def _queue(session, sub: NotifySubscription, status: str, changed_at: datetime | None,
-           source: str, now: datetime, ordered: bool = True) -> str | None:
+           source: str, now: datetime, unbelieved: datetime | None = None) -> str | None:
     """Record one change as a pending notification for `sub` (unless that change is already
     recorded) and make it the last status told; the change key when this call inserted it.
-    `ordered`: its time (or now, without one) is the last change's time, which later events
-    are compared with."""
-    key = change_key(status, changed_at, sub)
+    Its time (or now, without one) is the last change's time, which later events are compared
+    with; not a time from the future (`unbelieved`, told without it): that orders nothing."""
+    key = change_key(status, changed_at, sub, unbelieved)
     values = {"subscription_id": sub.id, "channel": sub.channel, "recipient": sub.recipient,
               "reference": sub.reference, "status": status, "changed_at": changed_at,
               "change_key": key, "source": source, "created_at": now, "state": PENDING,
               "attempts": 0, "next_attempt_at": now}
     inserted = _insert_ignore(session, StatusNotification.__table__, values)
     sub.last_status = status
-    if ordered:
+    if unbelieved is None:
         sub.last_changed = changed_at or now
     if status in FINAL_STATUSES:
         sub.ended_at, sub.end_reason = now, FINAL
@@ -261,10 +268,9 @@ def record_change(reference: str, status: str, changed_at: datetime | None, sour
     person would be told of a change dated 2999. It is told without one (as of when it is
     sent), and orders nothing: a later event with a real time is still news."""
     now = now or now_utc()
+    given = changed_at
     untimed = changed_at is not None and aware(changed_at) > now + CLOCK_SKEW_ALLOWANCE
     if untimed:
-        logger.warning("the %s of %s gave a change time in the future (%s): recorded without it",
-                       source, reference, aware(changed_at).isoformat())
         changed_at = None
     with session_scope() as session:
         if event_id is not None and not _insert_ignore(session, CustomsStatusEvent.__table__, {
@@ -278,10 +284,14 @@ def record_change(reference: str, status: str, changed_at: datetime | None, sour
         for sub in subs:
             if not _is_news(sub, status, changed_at, now):
                 continue
-            key = _queue(session, sub, status, changed_at, source, now, ordered=not untimed)
+            key = _queue(session, sub, status, changed_at, source, now,
+                         given if untimed else None)
             if key is not None:
                 created.append((sub.id, key))
         ids = _ids(session, created)
+    if untimed and ids:  # once per change told, not at every poll of a clock that is wrong
+        logger.warning("the %s of %s gave a change time in the future (%s): told without it",
+                       source, reference, aware(given).isoformat())
     return Recorded(subscribers=len(subs), notifications=tuple(ids))
 
 

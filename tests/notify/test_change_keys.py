@@ -9,6 +9,7 @@ import doctest
 import threading
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from bot.appdb import notifications as store
@@ -46,10 +47,36 @@ def test_a_status_seen_again_later_is_told_again(any_db) -> None:
     assert told(sender) == ["query", "assessed", "query", "assessed"]
 
 
-def test_two_pollers_racing_on_one_change_record_one_row(any_db) -> None:
-    """No event id: the key comes from the change itself, so the unique index decides even
-    when both pollers read the subscription before either wrote."""
+def test_a_status_seen_again_is_told_again_when_the_lookup_clock_is_fast(any_db,
+                                                                          caplog) -> None:
+    """A status API two hours fast: each change is told without its time, and a status that
+    comes back (query, paid, query, paid) is told each time; the wrong clock is logged once
+    per change told, not at every poll that finds nothing new."""
     subscribe(status="assessed", changed=T0)
+    sender = RecordingSender()
+    notifier = Notifier([sender])
+    fast = timedelta(hours=2)
+    for status in ["query", "paid", "query", "paid"]:
+        ahead = datetime.now(timezone.utc) + fast
+        caplog.clear()
+        assert len(store.record_change(REFERENCE, status, ahead, "poll").notifications) == 1
+        assert sum("in the future" in r.getMessage() for r in caplog.records) == 1
+        caplog.clear()
+        assert not store.record_change(REFERENCE, status, ahead, "poll").notifications
+        assert not any("in the future" in r.getMessage() for r in caplog.records)
+        notifier.deliver_due()
+    assert told(sender) == ["query", "paid", "query", "paid"]
+
+
+@pytest.mark.parametrize("when", ["timed", "untimed", "future"])
+def test_two_pollers_racing_on_one_change_record_one_row(any_db, when: str) -> None:
+    """No event id: the key comes from the change itself, so the unique index decides even
+    when both pollers read the subscription before either wrote (with no time: the status it
+    follows; with one from the future: that time too)."""
+    subscribe(status="assessed", changed=T0)
+    store.record_change(REFERENCE, "paid", at(1), "webhook", "evt-paid")
+    changed = {"timed": at(2), "untimed": None,
+               "future": datetime.now(timezone.utc) + timedelta(days=1)}[when]
     barrier = threading.Barrier(2)
     results: list[store.Recorded] = []
     errors: list[BaseException] = []
@@ -57,7 +84,7 @@ def test_two_pollers_racing_on_one_change_record_one_row(any_db) -> None:
     def poller() -> None:
         try:
             barrier.wait()
-            results.append(store.record_change(REFERENCE, "query", at(1), "poll"))
+            results.append(store.record_change(REFERENCE, "query", changed, "poll"))
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
@@ -69,7 +96,7 @@ def test_two_pollers_racing_on_one_change_record_one_row(any_db) -> None:
     assert not errors
     assert sum(len(r.notifications) for r in results) == 1
     with session_scope() as session:
-        assert session.execute(sa.select(sa.func.count(StatusNotification.id))).scalar_one() == 1
+        assert session.execute(sa.select(sa.func.count(StatusNotification.id))).scalar_one() == 2
     (sub,) = store.open_subscriptions()
     assert sub.last_status == "query"
     # the same pair of keys again, from two processes with nothing to race: no new row
