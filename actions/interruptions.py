@@ -95,14 +95,17 @@ LEAD_CHARS = 12
 _TPIN_WORDS = {"my", "tpin", "is", "its", "it's", "the", "number", "here", "this", "it"}
 HANDOVER_SLOTS = frozenset({HANDOVER_NAME, HANDOVER_QUESTION, HANDOVER_CONTACT})
 # The words of a request for a person and nothing else ("i want to talk to a real person pls",
-# "agent!!"): typed at the hand-over's question it is no question for staff; with any other
-# word ("talk to a person about my refund") it is one.
+# "Hi, I'd like to speak to someone", "agent!!"): typed at the hand-over's question it is no
+# question for staff; with any other word ("talk to a person about my refund", "can i talk to
+# my agent": the person's own clearing agent) it is one.
 _PERSON_WORDS = frozenset(
-    "i im i'm want wanna need would like to talk speak chat with a an the me my us real live "
-    "human person someone somebody agent officer staff member consultant operator customer care "
-    "service support team representative transfer connect put through get please pls plz just "
-    "can could may let go ahead still now again already said told you not bot dont don't do "
-    "no yes ok okay".split())
+    "i im i'm i'd i'll am are be being want wanna need would like to talk speak chat with a an "
+    "the me us your ur real live human person someone somebody agent officer staff member "
+    "consultant operator customer care service support team representative transfer connect "
+    "put through get please pls plz kindly just can could may let go ahead still now again "
+    "already said told you not bot dont don't do no yes ok okay hi hello hey dear good morning "
+    "afternoon evening sir madam there waiting for".split())
+_APOSTROPHES = str.maketrans("\u2019\u2018\u02bc`", "'" * 4)  # phone keyboards type "I’d"
 
 
 def knowledge_entry(tracker: Tracker) -> str | None:
@@ -185,7 +188,8 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
     text = latest_text(tracker)
     if intent == OTHER_LANGUAGE:
         return "language"
-    if intent == REQUEST_HUMAN and slot in HANDOVER_SLOTS and asks_for_a_person_only(text):
+    if intent == REQUEST_HUMAN and slot in HANDOVER_SLOTS and (
+            text.startswith("/") or asks_for_a_person_only(text)):  # "/": an earlier button
         return "handing_over"
     if intent == DOMESTIC_TAX and slot not in FREE_TEXT_SLOTS:
         return "domestic_tax"
@@ -208,7 +212,7 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
 def asks_for_a_person_only(text: str) -> bool:
     """"talk to a person", "i want a real human pls": the request and no subject of its own."""
     table = spelling.abbreviations()
-    words = [w for typed in re.findall(r"[a-z']+", text.lower())
+    words = [w for typed in re.findall(r"[a-z']+", text.lower().translate(_APOSTROPHES))
              for w in table.get(typed, typed).split()]
     return bool(words) and set(words) <= _PERSON_WORDS
 

@@ -552,15 +552,21 @@ def test_a_ticket_keeps_a_number_from_abroad():
 
 @pytest.mark.parametrize("slot", ["handover_name", "handover_question", "handover_contact"])
 @pytest.mark.parametrize("text", ["talk to a person", "i want to speak to a real human pls",
-                                  "AGENT!!", "i said i want a person not a bot"])
+                                  "AGENT!!", "i said i want a person not a bot",
+                                  "I'd like to speak to a person",
+                                  "I\u2019d like to speak to a human",
+                                  "Hi, I need to talk to someone", "im still waiting for an agent",
+                                  "/request_human"])
 def test_asking_for_a_person_again_is_no_answer_to_the_form(slot, text):
-    """Typed at "What is your question?" it was stored as the question for staff."""
+    """Typed at "What is your question?" it was stored as the question for staff; the button
+    of an earlier answer ("/request_human") started the form again, the name given lost."""
     slots, messages = run_form(form_tracker(slot, text, intent="request_human"))
     assert slots[slot] is None
     assert [m["text"] for m in messages] == [kb().message("handoff_in_progress")]
 
 
-def test_a_request_for_a_person_with_a_subject_is_the_question():
-    text = "i want to talk to a person about my refund that is late"
+@pytest.mark.parametrize("text", ["i want to talk to a person about my refund that is late",
+                                  "can i talk to my agent"])
+def test_a_request_for_a_person_with_a_subject_is_the_question(text):
     slots, messages = run_form(form_tracker("handover_question", text, intent="request_human"))
     assert slots["handover_question"] == text and messages == []

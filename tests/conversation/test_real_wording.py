@@ -184,6 +184,10 @@ def test_asking_for_a_person_again_is_never_the_question_for_staff(bot_server, k
     assert texts(bot_server.send(s, "Mary Banda"))[-1] == kb.message("handoff_ask_question")
     said = texts(bot_server.send(s, "i want to talk to a real person"))
     assert said == [kb.message("handoff_in_progress"), kb.message("handoff_ask_question")]
+    # the button of an earlier answer, and a phone keyboard's apostrophe: the name is kept
+    for again in ("/request_human", "Hi, I\u2019d like to speak to someone"):
+        said = texts(bot_server.send(s, again))
+        assert said == [kb.message("handoff_in_progress"), kb.message("handoff_ask_question")]
     said = texts(bot_server.send(s, "my goods have been held at nakonde for a week"))
     assert said[-1] == kb.message("handoff_ask_contact")
 
