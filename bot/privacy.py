@@ -143,7 +143,27 @@ def install_log_redaction() -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+    _install_warning_redaction()
     _installed = True
+
+
+def _install_warning_redaction() -> None:
+    """Rasa reports some messages through `warnings.warn`, quoting the user's text (a message
+    starting with '/' that does not parse as an intent): those bypass logging, so the text is
+    masked where warnings are shown."""
+    import warnings
+
+    previous = warnings.showwarning
+
+    def showwarning(message: Any, category: Any, filename: str, lineno: int,
+                    file: Any = None, line: str | None = None) -> None:
+        text = str(message)
+        redacted = redact_tpins(text)
+        if redacted != text:
+            message = redacted
+        previous(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = showwarning
 
 
 # --- keyed hashes: what limits count by, without keeping the value ---------------------------

@@ -192,3 +192,22 @@ def test_a_traceback_in_the_log_is_masked(caplog: pytest.LogCaptureFixture) -> N
             logger.exception("lookup failed")
     assert "1002003004" not in caplog.text
     assert "******3004" in caplog.text
+
+
+def test_a_warning_quoting_a_message_is_masked() -> None:
+    """Rasa warns with `warnings.warn` (not logging) about a message starting with '/', quoting
+    it whole: '/check_declaration_status{"declaration_tpin": "1002003004"}' reached rasa.log.
+    In a child process: pytest records warnings itself instead of showing them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("from bot.privacy import install_log_redaction\n"
+            "install_log_redaction()\n"
+            "from rasa.shared.utils.io import raise_warning\n"
+            "raise_warning(\"Failed to parse arguments in line '/tpin 1002003004'.\")\n")
+    err = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True,
+                         text=True, timeout=120, cwd=Path(__file__).resolve().parents[2]).stderr
+    assert "Failed to parse arguments" in err
+    assert "1002003004" not in err
+    assert "******3004" in err
