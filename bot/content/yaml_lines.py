@@ -103,8 +103,10 @@ def load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        message = f"the file is not UTF-8 text ({exc.reason}); save it as UTF-8"
-        raise YamlError(path, 1, message) from None
+        line = exc.object[:exc.start].count(b"\n") + 1
+        message = (f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on this "
+                   f"line: {exc.reason}); save it as UTF-8")
+        raise YamlError(path, line, message) from None
     except OSError as exc:
         raise YamlError(path, 1, f"cannot read the file: {exc.strerror}") from None
     try:
@@ -115,6 +117,12 @@ def load_yaml(path: Path) -> Any:
         problem = exc.problem or str(exc)
         return_msg = f"YAML syntax error: {problem.strip()}; {_hint(problem)}"
         raise YamlError(path, line, return_msg) from None
+    except yaml.reader.ReaderError as exc:
+        # A control character (NUL, a stray escape...) pasted in: YAML names its position only.
+        line = text[:exc.position].count("\n") + 1
+        message = (f"an invisible character (code {exc.character}) is not allowed in YAML; "
+                   "delete it (retype the line if you cannot see it)")
+        raise YamlError(path, line, message) from None
     except yaml.YAMLError as exc:
         raise YamlError(path, 1, f"YAML error: {exc}") from None
 

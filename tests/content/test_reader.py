@@ -118,3 +118,28 @@ def test_text_helpers():
     assert normalise("  How do I PAY duty?? ") == "how do i pay duty"
     assert suggest("exmaples", ENTRY_FIELDS) == " (did you mean 'examples'?)"
     assert suggest("zzz", ENTRY_FIELDS) == ""
+
+
+def _bad_file(tmp_path, raw: bytes):
+    from bot.content.yaml_lines import YamlError, load_yaml
+
+    path = tmp_path / "duties.yml"
+    path.write_bytes(raw)
+    with pytest.raises(YamlError) as caught:
+        load_yaml(path)
+    return caught.value
+
+
+def test_a_byte_that_is_not_utf8_is_reported_on_its_own_line(tmp_path):
+    """A Windows-1252 'é' pasted into line 3 was reported at line 1."""
+    error = _bad_file(tmp_path, b"category: Duties\nentries:\n  - id: caf\xe9_duty\n")
+    assert error.line == 3
+    assert "not UTF-8" in error.message
+
+
+def test_a_control_character_is_reported_on_its_own_line_in_plain_words(tmp_path):
+    """A NUL pasted into line 3 was reported at line 1 with YAML's 'position 40' text."""
+    error = _bad_file(tmp_path, b"category: Duties\nentries:\n  - id: a\x00b\n")
+    assert error.line == 3
+    assert "position" not in error.message and "\n" not in error.message
+    assert "invisible character" in error.message
