@@ -324,6 +324,10 @@ def main(questions: list[str], file: Path | None = None, conversation: bool = Fa
         except OSError as error:
             print(f"Cannot read {file}: {error.strerror}")
             return 1
+        except UnicodeDecodeError:
+            print(f"Cannot read {file}: it is not UTF-8 text; save it as UTF-8")
+            return 1
+    questions = [q for q in questions if q.strip()]  # the REST channel refuses empty ones
     if not questions:
         print('Nothing to ask: give a question, e.g. python -m bot ask "how do i get a tpin"')
         return 1

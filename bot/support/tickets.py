@@ -96,7 +96,11 @@ def export_csv(path: Path | None, since: dt.date | None = None) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     path = None if args.file in (None, "-") else Path(args.file)
-    count = export_csv(path, args.since)
+    try:
+        count = export_csv(path, args.since)
+    except OSError as error:
+        print(f"Cannot write {path}: {error.strerror or error}")
+        return 1
     if path:
         print(f"{count} ticket(s) written to {path}.")
     return 0

@@ -570,3 +570,27 @@ def test_asking_for_a_person_again_is_no_answer_to_the_form(slot, text):
 def test_a_request_for_a_person_with_a_subject_is_the_question(text):
     slots, messages = run_form(form_tracker("handover_question", text, intent="request_human"))
     assert slots["handover_question"] == text and messages == []
+
+
+def test_tickets_export_to_a_missing_folder_says_so_without_a_traceback(tmp_path, capsys):
+    from bot.ops import cli
+
+    assert cli.main(["tickets", "export", str(tmp_path / "no" / "such" / "t.csv")]) == 1
+    out = capsys.readouterr().out
+    assert "Cannot write" in out and "t.csv" in out
+
+
+def test_tickets_export_neutralises_formulas_in_free_text(tmp_path):
+    import csv
+
+    from bot.ops import cli
+
+    slots = {"handover_name": "Mary Banda", "handover_contact": "a@b.zm",
+             "handover_question": '=HYPERLINK("http://evil.example","x") my refund'}
+    ActionCreateTicket().run(CollectingDispatcher(), Tracker(
+        "csv", slots, {"text": "a@b.zm"}, [], False, None, {}, "handover_form"), {})
+    out = tmp_path / "t.csv"
+    assert cli.main(["tickets", "export", str(out)]) == 0
+    with open(out, newline="", encoding="utf-8") as f:
+        [row] = list(csv.DictReader(f))
+    assert row["question"].startswith("'=HYPERLINK(")

@@ -160,3 +160,17 @@ def test_a_broken_knowledge_file_is_reported_with_its_line_and_nothing_is_asked(
     out = capsys.readouterr().out
     assert re.search(r"duties\.yml:\d+: error: YAML syntax error", out)
     assert "run `make validate`" in out and "The bot would" not in out
+
+
+def test_a_question_file_that_is_not_utf8_is_said_plainly(tmp_path, capsys):
+    path = tmp_path / "q.txt"
+    path.write_bytes(b"\xff\xfe how do i get a tpin\n")
+    assert ask.main([], file=path) == 1
+    out = capsys.readouterr().out
+    assert "Cannot read" in out and "UTF-8" in out
+
+
+def test_an_empty_question_is_nothing_to_ask(capsys):
+    """The REST channel refuses an empty message (400): ask must not invent a reply for it."""
+    assert ask.main(["", "   "]) == 1
+    assert "Nothing to ask" in capsys.readouterr().out
