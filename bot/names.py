@@ -58,6 +58,8 @@ HANDOVER_QUESTION = "handover_question"
 HANDOVER_CONTACT = "handover_contact"
 DECLARATION_REFERENCE = "declaration_reference"
 DECLARATION_TPIN = "declaration_tpin"
+# text: the reference of a lookup that found nothing, tried again with a TPIN typed alone
+DECLARATION_RETRY = "declaration_retry_reference"
 FEEDBACK_COUNT = "answers_since_feedback"  # float: knowledge answers since "did this help?"
 NOTIFY_OFFERED = "notify_offered"  # bool: updates were just offered (rules read it)
 NOTIFY_OFFER = "notify_offer"  # JSON: what was offered (reference, status, date, wording)

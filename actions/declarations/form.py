@@ -51,6 +51,7 @@ from bot.names import (
     CHECK_DECLARATION_STATUS,
     DECLARATION_FORM,
     DECLARATION_REFERENCE,
+    DECLARATION_RETRY,
     DECLARATION_TPIN,
     DENY,
     GOODBYE,
@@ -73,6 +74,7 @@ install_log_redaction()
 FORM = DECLARATION_FORM
 SLOT_REFERENCE = DECLARATION_REFERENCE
 SLOT_TPIN = DECLARATION_TPIN
+SLOT_RETRY = DECLARATION_RETRY
 REQUESTED_SLOT = "requested_slot"
 
 # Messages that are an answer to the form's question even when they carry no digits.
@@ -132,8 +134,10 @@ def status_text(result: DeclarationStatus, tpin: str, texts: StatusTexts) -> str
 
 
 def _clear_slots() -> list[EventType]:
-    # notify_offered is always set after a lookup: the rules after one read it.
-    return [SlotSet(SLOT_TPIN, None), SlotSet(SLOT_REFERENCE, None), *no_offer()]
+    # notify_offered is always set after a lookup: the rules after one read it. A lookup that
+    # found nothing sets the reference to retry after this (ActionCheckDeclaration).
+    return [SlotSet(SLOT_TPIN, None), SlotSet(SLOT_REFERENCE, None), SlotSet(SLOT_RETRY, None),
+            *no_offer()]
 
 
 # --- the form ---------------------------------------------------------------------------------
@@ -163,6 +167,21 @@ def _typed_a_tpin(tracker: Tracker) -> bool:
     by the TPIN's own validation, which says what is wrong with it."""
     return (tracker.get_slot(REQUESTED_SLOT) == SLOT_TPIN
             and bool(_TYPED_NUMBER.fullmatch(_latest_text(tracker).strip())))
+
+
+def _retried_reference(tracker: Tracker) -> str | None:
+    """The reference a lookup just found nothing for, when the message starting the form is a
+    TPIN alone ("sorry wrong tpin, its 1002003004", bot.understanding.numbers): checked again
+    with it. The attempt limits count it as any other lookup."""
+    notes = (tracker.latest_message or {}).get("understanding") or {}
+    retry = tracker.get_slot(SLOT_RETRY)
+    if (tracker.get_slot(REQUESTED_SLOT) is None and isinstance(notes, dict)
+            and notes.get("tpin_only") and isinstance(retry, str)):
+        try:
+            return parse_reference(retry).canonical
+        except InvalidReference:
+            return None
+    return None
 
 
 class ValidateDeclarationForm(FormValidationAction):
@@ -200,6 +219,10 @@ class ValidateDeclarationForm(FormValidationAction):
         found = find_reference(text)
         if found:
             return {SLOT_REFERENCE: found[0].canonical}
+        retry = _retried_reference(tracker)
+        if retry is not None:
+            dispatcher.utter_message(text=say("declaration_retry", reference=retry))
+            return {SLOT_REFERENCE: retry}
         if (
             tracker.get_slot(REQUESTED_SLOT) == SLOT_REFERENCE
             and _is_attempt(tracker)
@@ -276,7 +299,8 @@ class ActionCheckDeclaration(Action):
             text, found = self._answer(tracker.sender_id, person(tracker), reference, tpin)
             dispatcher.utter_message(text=text)
             # Updates offered for a status that can still change (actions/notify.py).
-            return _clear_slots() + after_lookup(dispatcher, tracker, found)
+            retry = SlotSet(SLOT_RETRY, reference if found is None else None)
+            return _clear_slots() + [retry] + after_lookup(dispatcher, tracker, found)
         except _Blocked:
             metrics.LOOKUPS.labels("limited").inc()
             dispatcher.utter_message(text=limit_text())

@@ -75,6 +75,7 @@ REQUIRED_MESSAGES: dict[str, tuple[str, ...]] = {
     "declaration_status_action": ("action",),
     "declaration_status_changed": ("date",),
     "declaration_not_found": ("tpin",),
+    "declaration_retry": ("reference",),
     "declaration_limit": ("contact",),
     "declaration_unavailable": ("contact",),
     "declaration_another": (),

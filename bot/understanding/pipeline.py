@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.names import (
+    CHECK_DECLARATION_STATUS,
     DOMESTIC_TAX,
     INTENT_PREFIX,
     NLU_FALLBACK,
@@ -16,7 +17,7 @@ from bot.names import (
     OUT_OF_SCOPE,
     STOP,
 )
-from bot.understanding import clauses, nearmiss
+from bot.understanding import clauses, nearmiss, numbers
 from bot.understanding.context import (
     CONFIDENT_ALONE,
     Context,
@@ -283,6 +284,12 @@ class Understanding:
     detector: LanguageDetector | None
 
     async def __call__(self, text: str, parse: Parse, context: Context) -> dict[str, Any]:
+        if not context.in_form and numbers.only_a_tpin(text):
+            # a TPIN alone: a declaration check in no language (the form takes
+            # the TPIN from the message, bot.understanding.numbers)
+            return {"text": text, "intent": {"name": CHECK_DECLARATION_STATUS, "confidence": 1.0},
+                    "entities": [], "intent_ranking": [],
+                    "understanding": {"tpin_only": True}}
         if self.detector is not None and not self.detector.is_english(text):
             verdict = self.detector.verdict(text)
             return {"text": text, "intent": {"name": OTHER_LANGUAGE, "confidence": 1.0},

@@ -112,7 +112,7 @@ def test_each_demo_record(reference, tpin, words):
     assert "******" + tpin[-4:] in texts[0]
     assert all(tpin not in t for t in texts)
     assert slot_events(events) == {"declaration_tpin": None, "declaration_reference": None,
-                                   **NO_OFFER}
+                                   "declaration_retry_reference": None, **NO_OFFER}
     assert "another declaration" in texts[1] and messages[1]["buttons"]
 
 
@@ -178,7 +178,12 @@ def test_wrong_tpin_and_unknown_reference_identical():
     wrong_tpin = lookup("2026 LSK C 10452", "9999999999", sender="a")
     unknown_ref = lookup("2026 LSK C 99999", "9999999999", sender="b")
     assert wrong_tpin[1] == unknown_ref[1]
-    assert wrong_tpin[0] == unknown_ref[0]
+    # the same events but the reference kept to retry, each the person's own
+    retry = "declaration_retry_reference"
+    assert [slot_events(wrong_tpin[0])[retry], slot_events(unknown_ref[0])[retry]] == [
+        "2026 LSK C 10452", "2026 LSK C 99999"]
+    assert ([e for e in wrong_tpin[0] if e.get("name") != retry]
+            == [e for e in unknown_ref[0] if e.get("name") != retry])
     assert "******9999" in wrong_tpin[1][0]
     assert "9999999999" not in " ".join(wrong_tpin[1])
 
@@ -255,7 +260,7 @@ def test_backend_outage_gives_clear_message(monkeypatch, fault):
     ]
     assert KB.shown_settings()["contact_phone"] in texts[0]  # the number, or its fallback
     assert slot_events(events) == {"declaration_tpin": None, "declaration_reference": None,
-                                   **NO_OFFER}
+                                   "declaration_retry_reference": None, **NO_OFFER}
 
 
 def test_http_backend_pointing_at_dead_port_gives_outage_message(monkeypatch):
@@ -301,6 +306,46 @@ def test_first_message_with_reference_and_tpin_fills_both():
 def test_first_message_with_reference_only():
     events, _, _ = validate("has 2026 CHR C 20871 been released?", "check_declaration_status")
     assert slot_events(events) == {"declaration_reference": "2026 CHR C 20871"}
+
+
+def test_a_lookup_that_finds_nothing_keeps_its_reference_to_retry_and_one_that_finds_forgets():
+    events, _, _ = lookup("2026 LSK C 10452", "9999999999")
+    assert slot_events(events)["declaration_retry_reference"] == "2026 LSK C 10452"
+    assert slot_events(events)["declaration_tpin"] is None
+    events, _, _ = lookup("2026 LSK C 10452", "1002003004")
+    assert slot_events(events)["declaration_retry_reference"] is None
+
+
+RETRY = {"declaration_retry_reference": "2026 LSK C 10452"}
+
+
+def retry_tracker(text, notes, slots=RETRY, requested=None):
+    tracker = make_tracker(slots, text, "check_declaration_status", requested=requested)
+    tracker.latest_message["understanding"] = notes
+    return tracker
+
+
+def test_a_tpin_alone_after_a_failed_lookup_checks_that_reference_again():
+    """"sorry wrong tpin, its 1002003004" after "couldn't find": it was read as the contact
+    centre (a phone number), and the person had to start over."""
+    events, texts, _ = run(ValidateDeclarationForm(), retry_tracker(
+        "sorry wrong tpin, its 1002003004", {"tpin_only": True}))
+    assert slot_events(events) == {"declaration_reference": "2026 LSK C 10452",
+                                   "declaration_tpin": "1002003004"}
+    assert texts == [KB.message("declaration_retry").format(reference="2026 LSK C 10452")]
+
+
+@pytest.mark.parametrize(("notes", "slots", "requested"), [
+    ({}, RETRY, None),  # not a TPIN alone ("check my declaration, tpin ...")
+    ({"tpin_only": True}, {}, None),  # no lookup failed before
+    ({"tpin_only": True}, RETRY, "declaration_reference"),  # the form asked a reference
+])
+def test_without_a_failed_lookup_just_before_a_tpin_waits_for_its_reference(notes, slots,
+                                                                            requested):
+    events, texts, _ = run(ValidateDeclarationForm(), retry_tracker(
+        "1002003004", notes, slots, requested))
+    assert not slot_events(events).get("declaration_reference")
+    assert all("again with" not in t for t in texts)
 
 
 def test_tpin_before_reference_is_asked_again_later():

@@ -90,6 +90,21 @@ def test_wrong_tpin_and_unknown_reference_identical(bot_server):
     assert "couldn't find" in wrong_tpin and "8888888888" not in wrong_tpin
 
 
+def test_a_tpin_typed_again_after_not_found_checks_the_same_reference(bot_server):
+    """A trader who mistyped the TPIN types the right one: it was answered with the contact
+    centre (the model reads a bare number as a phone) or "did you mean"."""
+    user = sender()
+    texts(bot_server, user, "chek my declaration 2026 LSK C 10452")
+    assert "couldn't find" in texts(bot_server, user, "1002003005")
+    again = texts(bot_server, user, "1002003006")
+    assert "check 2026 LSK C 10452 again" in again and "couldn't find" in again
+    right = texts(bot_server, user, "sorry wrong tpin, its 1002003004")
+    assert "check 2026 LSK C 10452 again" in right and "assessed" in right.lower()
+    # found: nothing is kept to retry; a TPIN alone now asks which declaration
+    alone = texts(bot_server, user, "1002003004")
+    assert "again" not in alone and "reference" in alone and "assessed" not in alone.lower()
+
+
 def test_malformed_reference_reprompts_then_continues(bot_server):
     user = sender()
     texts(bot_server, user, "check my declaration")
