@@ -63,6 +63,10 @@ _PHONE = re.compile(r"(?<![\d+])(?:\+?260|0)([279]\d{8})(?!\d)")
 _INTERNATIONAL = re.compile(r"(?<![\w+])(?:\+|00)(?!260)([1-9]\d{9,14})(?!\d|:\d)")
 _TRUNK_ZERO = re.compile(r"((?:\+|(?<![\w+])00)\s*\d{1,3})\s*\(0\)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# An address spelled out, as people type one to dodge a keyboard or spam filters:
+# "john at gmail dot com", "john[at]gmail[dot]com", "john (at) gmail (dot) com".
+_SPELLED_AT = re.compile(r"\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+", re.IGNORECASE)
+_SPELLED_DOT = re.compile(r"\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+", re.IGNORECASE)
 _NAME = re.compile(r"[^\W\d_][^\W\d_ .'\-]*(?:[ .'\-]+[^\W\d_]+)*\.?")
 _GREETING_LEAD = re.compile(r"^(?:hello|hi|hie|hey|good (?:morning|afternoon|evening)|dear)"
                             r"\b[\s,.!]*", re.IGNORECASE)  # "hi, my name is Mary Banda"
@@ -112,6 +116,10 @@ def find_contact(text: str) -> tuple[str, str] | None:
         abroad = _INTERNATIONAL.search(squeezed)
         if abroad:
             return f"+{abroad.group(1)}", "phone"
+    if _SPELLED_DOT.search(text):
+        email = _EMAIL.search(_SPELLED_DOT.sub(".", _SPELLED_AT.sub("@", text)))
+        if email:
+            return email.group(0).lower(), "email"
     return None
 
 

@@ -93,6 +93,10 @@ _TPIN = re.compile(r"(?<!\d)[1-9](?:[\s\-]*\d){9}(?!\d)")
 _INTERNATIONAL_LEAD = re.compile(r"(?:\+|(?<![\w+])00)[\d\s\-().]*$")
 LEAD_CHARS = 12
 _TPIN_WORDS = {"my", "tpin", "is", "its", "it's", "the", "number", "here", "this", "it"}
+# An attempt at a phone number or an e-mail address, right or wrong ("john@gmail", "097712345",
+# "john at gmail dot com"): not a question, though the model reads it as the contact centre.
+_TRIES_A_CONTACT = re.compile(r"@|\+\s*\d|\d(?:[\s\-().]*\d){5}|\b(?:at|dot)\b.*\b(?:dot|com)\b",
+                              re.IGNORECASE)
 HANDOVER_SLOTS = frozenset({HANDOVER_NAME, HANDOVER_QUESTION, HANDOVER_CONTACT})
 # The words of a request for a person and nothing else ("i want to talk to a real person pls",
 # "Hi, I'd like to speak to someone", "agent!!"): typed at the hand-over's question it is no
@@ -197,6 +201,8 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
     # entry, but it is a TPIN typed where none was asked, not a question.
     if slot not in TPIN_SLOTS and is_a_tpin(text):
         return "tpin"
+    if slot == HANDOVER_CONTACT and _TRIES_A_CONTACT.search(text):
+        return None  # "john@gmail", "097712345": the contact's own check says what is wrong
     if is_pause(text) and (slot not in FREE_TEXT_SLOTS
                            or len(text.split()) <= PAUSE_MAX_WORDS_IN_FREE_TEXT):
         return "not_answer"

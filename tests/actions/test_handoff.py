@@ -67,6 +67,12 @@ def kb():
     ("+2026-01-06 06:24:32", None),      # a time
     ("mary@example", None),
     ("******3456", None),         # a phone masked by the tracker store
+    # An address spelled out, as people type one on a phone.
+    ("john at gmail dot com", ("john@gmail.com", "email")),
+    ("John[at]Gmail[dot]com", ("john@gmail.com", "email")),
+    ("mary.banda (at) zra (dot) org (dot) zm please", ("mary.banda@zra.org.zm", "email")),
+    ("meet me at the office", None),
+    ("i am at home dot", None),
 ])
 def test_contact_formats(text, expected):
     assert find_contact(text) == expected
@@ -594,3 +600,19 @@ def test_tickets_export_neutralises_formulas_in_free_text(tmp_path):
     with open(out, newline="", encoding="utf-8") as f:
         [row] = list(csv.DictReader(f))
     assert row["question"].startswith("'=HYPERLINK(")
+
+
+@pytest.mark.parametrize("text", ["john@gmail", "097712345", "+44 123"])
+def test_a_wrong_contact_read_as_the_contact_centre_is_told_what_a_contact_is(text):
+    """The model reads "john@gmail" as the contact-centre entry: it got that answer, and the
+    person was never told the address was incomplete."""
+    slots, messages = run_form(form_tracker("handover_contact", text,
+                                            intent="kb_contact_customer_support"))
+    assert slots["handover_contact"] is None
+    assert [m["text"] for m in messages] == [kb().message("handoff_invalid_contact")]
+
+
+def test_an_address_spelled_out_is_the_contact():
+    slots, messages = run_form(form_tracker("handover_contact", "john at gmail dot com",
+                                            intent="kb_contact_customer_support"))
+    assert slots["handover_contact"] == "john@gmail.com" and messages == []

@@ -192,6 +192,18 @@ def test_asking_for_a_person_again_is_never_the_question_for_staff(bot_server, k
     assert said[-1] == kb.message("handoff_ask_contact")
 
 
+def test_a_contact_typed_wrongly_or_spelled_out_is_the_contact_not_a_question(bot_server, kb):
+    """"john@gmail" and "john at gmail dot com" got the contact centre's answer."""
+    s = sender()
+    for text in ("talk to a person", "Mary Banda", "my refund has not come after two months"):
+        bot_server.send(s, text)
+    said = texts(bot_server.send(s, "john@gmail"))
+    assert said == [kb.message("handoff_invalid_contact"), kb.message("handoff_ask_contact")]
+    said = texts(bot_server.send(s, "john at gmail dot com"))
+    assert kb.message("handoff_ticket").split("{")[0].format(name="Mary Banda") in said[0]
+    assert "Mary Banda" in said[0]
+
+
 def test_a_name_the_model_reads_as_a_greeting_is_still_the_name(bot_server, kb):
     s = sender()
     bot_server.send(s, "/request_human")
