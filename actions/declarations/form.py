@@ -67,6 +67,7 @@ from bot.names import (
     VALIDATE_DECLARATION_FORM,
 )
 from bot.privacy import install_log_redaction, mask_tpin
+from bot.understanding.clauses import asks
 
 logger = logging.getLogger(__name__)
 install_log_redaction()
@@ -85,6 +86,7 @@ OTHER_INTENTS = frozenset({
     OUT_OF_SCOPE, AFFIRM, DENY, SOMETHING_ELSE, BROWSE_CATEGORY, STOP_NOTIFICATIONS,
 })
 MAX_CANDIDATE_LENGTH = 500
+WRONG_ANSWER_WORDS = 4
 
 # --- wording (support-staff content: knowledge/messages.yml and knowledge/statuses.yml) ------
 
@@ -148,8 +150,13 @@ def _latest_text(tracker: Tracker) -> str:
 
 
 def _is_attempt(tracker: Tracker) -> bool:
-    """Whether the latest message is meant as an answer to the form's question."""
+    """Whether the latest message is meant as an answer to the form's question. A few words
+    the model puts outside customs and that ask nothing ("Peter Banda" at the TPIN) answer it
+    wrongly: the person is told what is asked, not that only customs questions are answered."""
     intent = (tracker.latest_message or {}).get("intent", {}).get("name") or ""
+    text = _latest_text(tracker)
+    if intent == OUT_OF_SCOPE and len(text.split()) <= WRONG_ANSWER_WORDS and not asks(text):
+        return True
     if intent.startswith(INTENT_PREFIX) or intent in OTHER_INTENTS:
         return False
     if intent in ATTEMPT_INTENTS:

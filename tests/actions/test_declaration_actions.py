@@ -548,3 +548,22 @@ def test_stop_worded_like_a_pause_still_leaves_the_declaration_form():
     _, texts, _ = validate("wait, let me find it", intent="greet",
                            requested="declaration_reference")
     assert texts  # a pause: the not-an-answer note, and the form asks again
+
+
+@pytest.mark.parametrize(("text", "requested", "key"), [
+    ("Peter Banda", "declaration_tpin", "declaration_tpin_invalid"),
+    ("Peter Banda", "declaration_reference", "declaration_reference_missing"),
+])
+def test_a_few_words_outside_customs_at_the_forms_question_are_a_wrong_answer(text, requested,
+                                                                                key):
+    """They got "I can only help with customs questions", as if the person had asked one."""
+    events, texts, _ = validate(text, intent="out_of_scope", requested=requested)
+    assert slot_events(events) == {requested: None}
+    said = KB.message(key).split("{")[0]
+    assert len(texts) == 1 and texts[0].startswith(said)
+
+
+def test_a_question_outside_customs_inside_the_form_is_still_one():
+    events, texts, _ = validate("what is the weather in lusaka today?", intent="out_of_scope",
+                                requested="declaration_tpin")
+    assert "declaration_tpin" not in slot_events(events) and texts == []
