@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from bot.content.messages import message_problems
 from bot.content.model import MESSAGES_FILE, Entry, KnowledgeBase, Problem, placeholders
-from bot.content.reader import read_knowledge, relative_name
+from bot.content.reader import category_files, read_knowledge, relative_name
 from bot.content.statuses import check_statuses
 from bot.content.text import normalise, suggest, trigrams
 
@@ -147,6 +147,7 @@ class _Rules:
     today: dt.date
     months: int
     min_examples: int
+    unread: frozenset[str] = frozenset()  # ids in files or entries that had errors
 
     @property
     def stale_before(self) -> dt.date:
@@ -203,7 +204,8 @@ def _bad_related(entry: Entry, rules: _Rules) -> list[Problem]:
     for rel in entry.related:
         if rel == entry.id:
             problems.append(Problem(entry.file, line, "an entry cannot be related to itself"))
-        elif rel not in rules.kb.entries:
+        elif rel not in rules.kb.entries and rel not in rules.unread:
+            # (an id of an entry that could not be read: its own error is the one to fix)
             problems.append(Problem(
                 entry.file, line,
                 f"related entry '{rel}' does not exist{suggest(rel, list(rules.kb.entries))}"))
@@ -241,15 +243,37 @@ def check(
     review_after_months: int | None = None,
     min_examples: int = MIN_EXAMPLES,
     other_examples: dict[str, str] | None = None,
+    unread: frozenset[str] = frozenset(),
 ) -> list[Problem]:
-    """Cross-entry and user-facing checks on a loaded knowledge base."""
+    """Cross-entry and user-facing checks on a loaded knowledge base. `unread`: ids of
+    entries the reader could not load (their errors are reported): not "does not exist"."""
     months = review_after_months or kb.settings.get("review_after_months") or 12
     rules = _Rules(kb, today or dt.date.today(), months if isinstance(months, int) else 12,
-                   min_examples)
+                   min_examples, unread)
     problems = [problem for entry in kb.entries.values() for entry_check in ENTRY_CHECKS
                 for problem in entry_check(entry, rules)]
     problems.extend(_example_problems(kb, other_examples or {}))
     return problems
+
+
+_ID_LINE = re.compile(r"^[ \t-]*id[ \t]*:[ \t]*['\"]?([A-Za-z0-9_\-]+)", re.MULTILINE)
+
+
+def unread_ids(knowledge_dir: Path, problems: list[Problem], kb: KnowledgeBase) -> frozenset[str]:
+    """Ids written in the category files the reader reported an error in, that did not load:
+    one broken file made every entry related to its entries "does not exist", in files
+    nobody touched, listed before the error that caused them. Read as text, so even a file
+    that is no YAML gives its ids."""
+    broken = {p.file for p in problems if p.severity == "error"}
+    found: set[str] = set()
+    for path in category_files(knowledge_dir):
+        if relative_name(path, knowledge_dir) in broken:
+            try:
+                text = path.read_bytes().decode("utf-8", errors="replace")
+            except OSError:
+                continue
+            found.update(_ID_LINE.findall(text))
+    return frozenset(found - set(kb.entries))
 
 
 def conversation_examples(data_dir: Path) -> dict[str, str]:
@@ -290,7 +314,8 @@ def validate(
     kb, problems = read_knowledge(knowledge_dir)
     others = conversation_examples(data_dir) if data_dir and Path(data_dir).is_dir() else {}
     problems = problems + check(kb, today=today, review_after_months=review_after_months,
-                                other_examples=others)
+                                other_examples=others,
+                                unread=unread_ids(knowledge_dir, problems, kb))
     if knowledge_dir.is_dir():  # else the reader has said so, once
         messages_file = relative_name(knowledge_dir / MESSAGES_FILE, knowledge_dir)
         problems += message_problems(kb, messages_file) + check_statuses(knowledge_dir)

@@ -272,3 +272,20 @@ def test_cli_validate_exit_codes_and_no_traceback(tmp_path):
 def test_shipped_knowledge_base_is_clean():
     report = validate(ROOT / "knowledge", ROOT / "data")
     assert report.errors == [], "\n".join(map(str, report.errors))
+
+
+@pytest.mark.parametrize("broken", [
+    # a file that is no YAML at all
+    "category: B\nentries:\n  - id: two\n    question: What: is this\n",
+    # an entry the reader drops (no answer)
+    "category: B\nentries:\n" + entry("two", "vat rate").replace("    answer: An answer.\n", ""),
+])
+def test_one_broken_file_gives_its_own_error_not_missing_related_entries_elsewhere(tmp_path,
+                                                                                   broken):
+    """A support officer broke b.yml: validate listed "related entry 'two' does not exist" in
+    a.yml, which nobody touched, before the real error."""
+    ok = "category: A\nentries:\n" + entry("one", "tpin", extra="    related: [two, nine]\n")
+    kb = make_kb(tmp_path, {"a.yml": ok, "b.yml": broken})
+    found = problems(kb)
+    assert found and all("knowledge/b.yml" in p or "'nine'" in p for p in found), found
+    assert any("related entry 'nine' does not exist" in p for p in found)  # still checked
