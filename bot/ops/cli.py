@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.settings.errors import ConfigError
 from bot.settings.paths import DATA_DIR, knowledge_dir, var_dir
+from bot.support.arguments import count
 
 
 def _print_report(report, quiet_warnings: bool = False) -> None:
@@ -320,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --set: only the totals (for a check set kept blind)")
     p.set_defaults(func=cmd_eval)
     p = sub.add_parser("report", help="support-unit report (Markdown and HTML) for a period")
-    p.add_argument("--days", type=int, default=None, help="the last N days up to today (7)")
+    p.add_argument("--days", type=count, default=None, help="the last N days up to today (7)")
     p.add_argument("--since", type=_date, help="first day, YYYY-MM-DD")
     p.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (default today)")
     p.add_argument("--out", help="folder for the report files (default var/reports)")
@@ -347,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     add_notify(sub)
     p = sub.add_parser("retention", help="delete conversations older than "
                        "CONVERSATION_RETENTION_DAYS (180) days")
-    p.add_argument("--days", type=int, default=None, help="override the retention period")
+    p.add_argument("--days", type=count, default=None, help="override the retention period")
     p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     p.set_defaults(func=cmd_retention)
     p = sub.add_parser("db", help="the application database")

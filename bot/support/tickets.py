@@ -14,6 +14,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from bot.support.arguments import count
 from bot.support.days import day_start
 
 CSV_FIELDS = ("number", "created_at", "status", "name", "contact", "contact_kind", "question",
@@ -122,7 +123,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     tsub = p.add_subparsers(dest="tickets_command", required=True)
     q = tsub.add_parser("list", help="newest first")
     q.add_argument("--status", choices=["open", "closed"])
-    q.add_argument("--limit", type=int, default=50)
+    q.add_argument("--limit", type=count, default=50)
     q.set_defaults(func=cmd_list)
     q = tsub.add_parser("show", help="one ticket with its transcript")
     q.add_argument("number")
