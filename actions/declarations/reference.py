@@ -66,11 +66,22 @@ _SHAPES = [
     (_OFFICE, _SERIES_NUMBER, _YEAR),  # LSK C 10452 2026
     (_YEAR, _SERIES_NUMBER, _OFFICE),  # 2026 C 10452 LSK
 ]
+
+
+def _joined(shape: tuple[str, ...], n: int) -> str:
+    """The shape's parts with separators between them; typed glued ("2026lskc10452") where
+    letters meet digits or the 3-letter office meets the series letter, never between two
+    numbers (the number and the year of "LSK C 10452 2026")."""
+    out = shape[0].format(n=n)
+    for before, part in zip(shape, shape[1:], strict=False):
+        digits_meet = before in (_YEAR, _SERIES_NUMBER) and part == _YEAR
+        out += (_SEP if digits_meet else _OPT_SEP) + part.format(n=n)
+    return out
+
+
 _PATTERN = re.compile(
     "|".join(
-        r"(?<![A-Za-z0-9])"
-        + _SEP.join(part.format(n=i) for part in shape)
-        + r"(?![A-Za-z0-9])"
+        r"(?<![A-Za-z0-9])" + _joined(shape, i) + r"(?![A-Za-z0-9])"
         for i, shape in enumerate(_SHAPES)
     ),
     re.ASCII,

@@ -35,6 +35,10 @@ TODAY = date(2026, 11, 29)
         ("kzl 2026 c 3310", "2026 KZL C 3310"),
         ("2025 LSK C 99881", "2025 LSK C 99881"),
         ("2027 LSK C 1", "2027 LSK C 1"),
+        # typed without spaces on a phone (was "the office code is missing")
+        ("2026lskc10452", "2026 LSK C 10452"),
+        ("LSK2026C10452", "2026 LSK C 10452"),
+        ("c10452lsk2026", "2026 LSK C 10452"),
     ],
 )
 def test_accepted_shapes_become_canonical(text, canonical):
@@ -103,7 +107,8 @@ def test_reference_found_inside_a_message(message, canonical):
 
 
 @pytest.mark.parametrize(
-    "message", ["where is my declaration", "tpin 1002003004", "2026 10452", "the 2026 budget"]
+    "message", ["where is my declaration", "tpin 1002003004", "2026 10452", "the 2026 budget",
+                "LSKC104522026", "abc2026"]  # a number glued to the year cannot be told apart
 )
 def test_no_reference_in_message(message):
     assert find_reference(message, today=TODAY) is None
