@@ -176,6 +176,14 @@ def _typed_a_tpin(tracker: Tracker) -> bool:
             and bool(_TYPED_NUMBER.fullmatch(_latest_text(tracker).strip())))
 
 
+def _locked_out(tracker: Tracker) -> bool:
+    try:
+        return AttemptLimiter().locked_out(tracker.sender_id, person(tracker))
+    except Exception:  # the database is down: the lookup itself will say so
+        logger.exception("lookup limits unavailable")
+        return False
+
+
 def _retried_reference(tracker: Tracker) -> str | None:
     """The reference a lookup just found nothing for, when the message starting the form is a
     TPIN alone ("sorry wrong tpin, its 1002003004", bot.understanding.numbers): checked again
@@ -196,6 +204,15 @@ class ValidateDeclarationForm(FormValidationAction):
 
     def name(self) -> str:
         return VALIDATE_DECLARATION_FORM
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> list[str]:
+        """None when the person's own lookup limits are reached as the form starts: the form
+        ends at once and the lookup says so, instead of asking a reference and a TPIN it
+        would refuse."""
+        if tracker.get_slot(REQUESTED_SLOT) is None and _locked_out(tracker):
+            return []
+        return domain_slots
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -298,6 +315,10 @@ class ActionCheckDeclaration(Action):
             reference = parse_reference(str(raw_reference)).canonical
         except InvalidReference:
             reference = None
+        if (reference is None or not is_tpin(tpin)) and _locked_out(tracker):
+            metrics.LOOKUPS.labels("limited").inc()  # the form asked for nothing
+            dispatcher.utter_message(text=limit_text())
+            return _clear_slots()
         if reference is None or not is_tpin(tpin):
             metrics.LOOKUPS.labels("incomplete").inc()
             dispatcher.utter_message(text=say("declaration_start_over"))
@@ -306,6 +327,8 @@ class ActionCheckDeclaration(Action):
             text, found = self._answer(tracker.sender_id, person(tracker), reference, tpin)
             dispatcher.utter_message(text=text)
             # Updates offered for a status that can still change (actions/notify.py).
+            if found is None and _locked_out(tracker):
+                return _clear_slots()  # told the limit: no "check another?"
             retry = SlotSet(SLOT_RETRY, reference if found is None else None)
             return _clear_slots() + [retry] + after_lookup(dispatcher, tracker, found)
         except _Blocked:

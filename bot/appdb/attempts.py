@@ -124,12 +124,7 @@ class AttemptLimiter:
                 return self.allowed(conversation_id, reference, client, tpin, session)
         client = client or conversation_id
         limits = self.limits
-        if (self._count(session, limits.conversation_window,
-                        FailedLookup.conversation_id == conversation_id)
-                >= limits.per_conversation):
-            return False
-        if (self._count(session, limits.client_window, FailedLookup.client == client)
-                >= limits.per_client):
+        if self.locked_out(conversation_id, client, session):
             return False
         if self._shared_limit_reached(session, FailedLookup.reference, reference,
                                       limits.per_reference, limits.reference_window,
@@ -138,6 +133,21 @@ class AttemptLimiter:
         return tpin is None or not self._shared_limit_reached(
             session, FailedLookup.tpin_hash, tpin_hash(tpin), limits.per_tpin,
             limits.tpin_window, client)
+
+    def locked_out(self, conversation_id: str, client: str | None = None,
+                   session: Session | None = None) -> bool:
+        """The person's own limits are reached (this conversation's, this client's): no
+        reference would be looked up, so none is asked for."""
+        if session is None:
+            with session_scope() as session:
+                return self.locked_out(conversation_id, client, session)
+        limits = self.limits
+        return (self._count(session, limits.conversation_window,
+                            FailedLookup.conversation_id == conversation_id)
+                >= limits.per_conversation
+                or self._count(session, limits.client_window,
+                               FailedLookup.client == (client or conversation_id))
+                >= limits.per_client)
 
     def _row(self, conversation_id: str, reference: str, client: str | None,
              tpin: str | None) -> FailedLookup:

@@ -208,6 +208,28 @@ def test_limit_per_conversation_points_to_contact_centre():
     assert slot_events(events)["declaration_tpin"] is None
 
 
+def test_once_locked_out_nothing_more_is_asked_or_offered():
+    """After the limit the bot still offered "check another?", then asked a reference and a
+    TPIN, and only then refused."""
+    for _ in range(3):
+        _, texts, messages = lookup("2026 LSK C 10452", "9999999999")
+    assert texts[0].endswith(KB.message("handoff")) and len(messages) == 1  # no offer after it
+    starting = make_tracker(text="check my declaration", intent="check_declaration_status")
+    form = ValidateDeclarationForm()
+    assert asyncio.run(form.required_slots(["declaration_reference", "declaration_tpin"],
+                                           CollectingDispatcher(), starting, DOMAIN)) == []
+    events, texts, _ = run(form, starting)
+    assert slot_events(events).get("requested_slot", "unset") is None  # the form ends
+    events, texts, _ = run(ActionCheckDeclaration(), make_tracker(form=None))
+    assert texts == [LIMIT + KB.message("handoff")]
+    assert slot_events(events)["declaration_reference"] is None
+    other = make_tracker(text="check my declaration", intent="check_declaration_status",
+                         sender="chat-2")
+    assert asyncio.run(form.required_slots(["declaration_reference", "declaration_tpin"],
+                                           CollectingDispatcher(), other, DOMAIN)) == [
+        "declaration_reference", "declaration_tpin"]
+
+
 def test_wrong_tpins_from_fresh_conversations_never_lock_the_owner_out():
     """15 wrong TPINs on one reference from fresh senders used to lock its owner out."""
     for i in range(15):

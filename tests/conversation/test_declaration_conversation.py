@@ -105,6 +105,18 @@ def test_a_tpin_typed_again_after_not_found_checks_the_same_reference(bot_server
     assert "again" not in alone and "reference" in alone and "assessed" not in alone.lower()
 
 
+def test_once_locked_out_the_person_is_told_at_once_not_asked_again(bot_server):
+    user = sender()
+    texts(bot_server, user, "check my declaration 2026 KAS C 5120")
+    for wrong in ("9000000001", "9000000002"):
+        assert "couldn't find" in texts(bot_server, user, wrong)
+    third = texts(bot_server, user, "9000000003")
+    assert "For your security" in third and "another declaration" not in third
+    again = texts(bot_server, user, "check my declaration")
+    assert "For your security" in again and "What is the declaration reference" not in again
+    assert "For your security" in texts(bot_server, user, "2026 KAS C 5120 tpin 3004005006")
+
+
 def test_malformed_reference_reprompts_then_continues(bot_server):
     user = sender()
     texts(bot_server, user, "check my declaration")
