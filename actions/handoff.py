@@ -65,8 +65,22 @@ _TRUNK_ZERO = re.compile(r"((?:\+|(?<![\w+])00)\s*\d{1,3})\s*\(0\)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # An address spelled out, as people type one to dodge a keyboard or spam filters:
 # "john at gmail dot com", "john[at]gmail[dot]com", "john (at) gmail (dot) com".
-_SPELLED_AT = re.compile(r"\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+", re.IGNORECASE)
-_SPELLED_DOT = re.compile(r"\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+", re.IGNORECASE)
+# The address is one run of address characters and spelled dots before the "at", and its
+# domain is not followed by another "at": "contact me at mary dot banda at gmail dot com" is
+# mary.banda@gmail.com, not me@mary.banda. A word before it that does not lead to an address
+# makes it unsure: "email me at mary banda at gmail dot com" is no address (not banda@...).
+_S_AT = r"(?:\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+)"
+_S_DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+|\.)"
+_S_PART = r"[A-Za-z0-9_%+\-]+"
+_SPELLED_EMAIL = re.compile(
+    rf"(?<![A-Za-z0-9_%+.\-])(?P<local>{_S_PART}(?:{_S_DOT}{_S_PART})*){_S_AT}"
+    rf"(?P<domain>{_S_PART}(?:{_S_DOT}{_S_PART})+)(?!{_S_DOT}?{_S_AT}|[A-Za-z0-9_%+\-])",
+    re.IGNORECASE)
+_SPELLED_DOT = re.compile(_S_DOT, re.IGNORECASE)
+_WORD_BEFORE = re.compile(r"([A-Za-z'\-]+)\s+$")
+_LEADS_TO_ADDRESS = frozenset(
+    "is me at to on us via use its it's mail email e-mail address here reach contact write "
+    "send".split())
 _NAME = re.compile(r"[^\W\d_][^\W\d_ .'\-]*(?:[ .'\-]+[^\W\d_]+)*\.?")
 _GREETING_LEAD = re.compile(r"^(?:hello|hi|hie|hey|good (?:morning|afternoon|evening)|dear)"
                             r"\b[\s,.!]*", re.IGNORECASE)  # "hi, my name is Mary Banda"
@@ -116,8 +130,13 @@ def find_contact(text: str) -> tuple[str, str] | None:
         abroad = _INTERNATIONAL.search(squeezed)
         if abroad:
             return f"+{abroad.group(1)}", "phone"
-    if _SPELLED_DOT.search(text):
-        email = _EMAIL.search(_SPELLED_DOT.sub(".", _SPELLED_AT.sub("@", text)))
+    for spelled in _SPELLED_EMAIL.finditer(text):
+        before = _WORD_BEFORE.search(text[: spelled.start()])
+        if before and before.group(1).lower() not in _LEADS_TO_ADDRESS:
+            continue  # "mary banda at gmail dot com": which part is the address is unsure
+        address = (_SPELLED_DOT.sub(".", spelled.group("local")) + "@"
+                   + _SPELLED_DOT.sub(".", spelled.group("domain")))
+        email = _EMAIL.fullmatch(address)
         if email:
             return email.group(0).lower(), "email"
     return None

@@ -91,7 +91,21 @@ _NRC = re.compile(r"^\d{6}/\d{2}/\d$", re.ASCII)
 _DIGITS = re.compile(r"[0-9]+")
 
 
+def _glued_in_words(match: re.Match[str]) -> bool:
+    """Parts typed glued ("lskc10452") inside a match that also holds spaces: words of a
+    sentence, not a reference typed on a phone ("a 2019 Golf 7", "Polo 6 2020", "Note 9
+    2026" read as 2019 GOL F 7). A reference typed glued is glued throughout, or uses
+    separators other than spaces ("2026/LSKC/10452")."""
+    if not any(ch.isspace() for ch in match.group(0)):
+        return False
+    found = {k[:-1]: match.span(k) for k, v in match.groupdict().items() if v is not None}
+    parts = sorted([found["year"], found["office"], (found["series"][0], found["number"][1])])
+    return any(end == start for (_, end), (start, _) in zip(parts, parts[1:]))
+
+
 def _from_match(match: re.Match[str], today: date | None) -> Reference:
+    if _glued_in_words(match):
+        raise InvalidReference("the parts are not in an order I recognise")
     groups = {k[:-1]: v for k, v in match.groupdict().items() if v is not None}
     year = int(groups["year"])
     latest = (today or date.today()).year + 1

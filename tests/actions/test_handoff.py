@@ -73,6 +73,13 @@ def kb():
     ("mary.banda (at) zra (dot) org (dot) zm please", ("mary.banda@zra.org.zm", "email")),
     ("meet me at the office", None),
     ("i am at home dot", None),
+    # The address is the part next to "at", not the words before it (it was me@mary.banda,
+    # banda@gmail.com: a ticket with someone else's address, or none that works).
+    ("contact me at mary dot banda at gmail dot com", ("mary.banda@gmail.com", "email")),
+    ("write to me at mary.banda at gmail dot com", ("mary.banda@gmail.com", "email")),
+    ("my email is john at gmail dot com thanks", ("john@gmail.com", "email")),
+    ("email me at mary banda at gmail dot com", None),  # which is the address: asked again
+    ("my email is john banda at gmail dot com", None),
 ])
 def test_contact_formats(text, expected):
     assert find_contact(text) == expected

@@ -108,7 +108,10 @@ def test_reference_found_inside_a_message(message, canonical):
 
 @pytest.mark.parametrize(
     "message", ["where is my declaration", "tpin 1002003004", "2026 10452", "the 2026 budget",
-                "LSKC104522026", "abc2026"]  # a number glued to the year cannot be told apart
+                "LSKC104522026", "abc2026",  # a number glued to the year cannot be told apart
+                # words of a sentence, glued only by the reading (were 2019 GOL F 7...)
+                "what is the duty on a 2019 Golf 7?", "I want to import a 2020 Polo 6",
+                "galaxy note 9 2026", "a 2021 Case 580 backhoe"]
 )
 def test_no_reference_in_message(message):
     assert find_reference(message, today=TODAY) is None
