@@ -201,7 +201,7 @@ def interruption(tracker: Tracker, slot: str) -> str | None:
     # entry, but it is a TPIN typed where none was asked, not a question.
     if slot not in TPIN_SLOTS and is_a_tpin(text):
         return "tpin"
-    if slot == HANDOVER_CONTACT and _TRIES_A_CONTACT.search(text):
+    if slot == HANDOVER_CONTACT and _TRIES_A_CONTACT.search(text) and not asks(text):
         return None  # "john@gmail", "097712345": the contact's own check says what is wrong
     if is_pause(text) and (slot not in FREE_TEXT_SLOTS
                            or len(text.split()) <= PAUSE_MAX_WORDS_IN_FREE_TEXT):

@@ -179,19 +179,34 @@ def _typed_a_tpin(tracker: Tracker) -> bool:
 def _locked_out(tracker: Tracker) -> bool:
     try:
         return AttemptLimiter().locked_out(tracker.sender_id, person(tracker))
-    except Exception:  # the database is down: the lookup itself will say so
-        logger.exception("lookup limits unavailable")
+    except Exception as error:  # the database is down: the lookup itself will say so
+        logger.warning("lookup limits unavailable (%s)", type(error).__name__)
         return False
 
 
+def _just_not_found(tracker: Tracker) -> bool:
+    """The bot's turn before the latest message was a lookup (the one that found nothing):
+    a TPIN typed later, after other questions, starts a check of its own."""
+    users = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users += 1
+            if users > 1:
+                return False
+        elif users == 1 and kind == "action" and event.get("name") == CHECK_DECLARATION_ACTION:
+            return True
+    return False
+
+
 def _retried_reference(tracker: Tracker) -> str | None:
-    """The reference a lookup just found nothing for, when the message starting the form is a
-    TPIN alone ("sorry wrong tpin, its 1002003004", bot.understanding.numbers): checked again
-    with it. The attempt limits count it as any other lookup."""
+    """The reference the bot's last turn found nothing for, when the message starting the
+    form is a TPIN alone ("sorry wrong tpin, its 1002003004", bot.understanding.numbers):
+    checked again with it. The attempt limits count it as any other lookup."""
     notes = (tracker.latest_message or {}).get("understanding") or {}
     retry = tracker.get_slot(SLOT_RETRY)
     if (tracker.get_slot(REQUESTED_SLOT) is None and isinstance(notes, dict)
-            and notes.get("tpin_only") and isinstance(retry, str)):
+            and notes.get("tpin_only") and isinstance(retry, str) and _just_not_found(tracker)):
         try:
             return parse_reference(retry).canonical
         except InvalidReference:
@@ -205,19 +220,14 @@ class ValidateDeclarationForm(FormValidationAction):
     def name(self) -> str:
         return VALIDATE_DECLARATION_FORM
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> list[str]:
-        """None when the person's own lookup limits are reached as the form starts: the form
-        ends at once and the lookup says so, instead of asking a reference and a TPIN it
-        would refuse."""
-        if tracker.get_slot(REQUESTED_SLOT) is None and _locked_out(tracker):
-            return []
-        return domain_slots
-
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         asked = tracker.get_slot(REQUESTED_SLOT)
+        if asked is None and _locked_out(tracker):
+            # The person's own lookup limits are reached as the form starts: it ends at once
+            # and the lookup says so, instead of asking a reference and a TPIN it would refuse.
+            return [SlotSet(REQUESTED_SLOT, None)]
         text = _latest_text(tracker)
         if (asked and latest_intent(tracker) not in LEAVES and find_reference(text) is None
                 and find_tpin(text) is None and not _typed_a_tpin(tracker)):

@@ -100,7 +100,7 @@ def _glued_in_words(match: re.Match[str]) -> bool:
         return False
     found = {k[:-1]: match.span(k) for k, v in match.groupdict().items() if v is not None}
     parts = sorted([found["year"], found["office"], (found["series"][0], found["number"][1])])
-    return any(end == start for (_, end), (start, _) in zip(parts, parts[1:]))
+    return any(end == start for (_, end), (start, _) in zip(parts, parts[1:], strict=False))
 
 
 def _from_match(match: re.Match[str], today: date | None) -> Reference:

@@ -9,10 +9,11 @@ import re
 
 _TPIN = re.compile(r"(?<![\d+])[1-9](?:[ \-]*\d){9}(?![\d])")
 # Words that may stand around the TPIN without asking anything else.
+# Not "number": "my number is 9876543210" is a phone from abroad typed without its +.
 _AROUND = frozenset(
-    "my the its it's it is tpin tpn number no nr here this that one try again with use "
-    "sorry wrong correct right oops typo mistake meant i mean should be instead ok okay "
-    "please pls now".split())
+    "my the its it's it is tpin tpn here this that one try again with use sorry wrong "
+    "correct right oops typo mistake meant i mean should be instead ok okay please pls now "
+    "thanks thank you".split())
 
 
 def only_a_tpin(text: str) -> bool:

@@ -214,20 +214,17 @@ def test_once_locked_out_nothing_more_is_asked_or_offered():
     for _ in range(3):
         _, texts, messages = lookup("2026 LSK C 10452", "9999999999")
     assert texts[0].endswith(KB.message("handoff")) and len(messages) == 1  # no offer after it
-    starting = make_tracker(text="check my declaration", intent="check_declaration_status")
+    starting = make_tracker(text="check my declaration 2026 LSK C 10452",
+                            intent="check_declaration_status")
     form = ValidateDeclarationForm()
-    assert asyncio.run(form.required_slots(["declaration_reference", "declaration_tpin"],
-                                           CollectingDispatcher(), starting, DOMAIN)) == []
     events, texts, _ = run(form, starting)
-    assert slot_events(events).get("requested_slot", "unset") is None  # the form ends
+    assert slot_events(events) == {"requested_slot": None} and texts == []  # the form ends
     events, texts, _ = run(ActionCheckDeclaration(), make_tracker(form=None))
     assert texts == [LIMIT + KB.message("handoff")]
     assert slot_events(events)["declaration_reference"] is None
-    other = make_tracker(text="check my declaration", intent="check_declaration_status",
-                         sender="chat-2")
-    assert asyncio.run(form.required_slots(["declaration_reference", "declaration_tpin"],
-                                           CollectingDispatcher(), other, DOMAIN)) == [
-        "declaration_reference", "declaration_tpin"]
+    other = make_tracker(text="check my declaration 2026 LSK C 10452",
+                         intent="check_declaration_status", sender="chat-2")
+    assert slot_events(run(form, other)[0]) == {"declaration_reference": "2026 LSK C 10452"}
 
 
 def test_wrong_tpins_from_fresh_conversations_never_lock_the_owner_out():
@@ -341,9 +338,16 @@ def test_a_lookup_that_finds_nothing_keeps_its_reference_to_retry_and_one_that_f
 RETRY = {"declaration_retry_reference": "2026 LSK C 10452"}
 
 
-def retry_tracker(text, notes, slots=RETRY, requested=None):
+NOT_FOUND_TURN = [{"event": "user", "text": "1002003005"},
+                  {"event": "action", "name": "declaration_form"},
+                  {"event": "action", "name": "action_check_declaration"},
+                  {"event": "action", "name": "action_listen"}]
+
+
+def retry_tracker(text, notes, slots=RETRY, requested=None, before=NOT_FOUND_TURN):
     tracker = make_tracker(slots, text, "check_declaration_status", requested=requested)
     tracker.latest_message["understanding"] = notes
+    tracker.events = [*before, {"event": "user", "text": text}]
     return tracker
 
 
@@ -357,15 +361,20 @@ def test_a_tpin_alone_after_a_failed_lookup_checks_that_reference_again():
     assert texts == [KB.message("declaration_retry").format(reference="2026 LSK C 10452")]
 
 
-@pytest.mark.parametrize(("notes", "slots", "requested"), [
-    ({}, RETRY, None),  # not a TPIN alone ("check my declaration, tpin ...")
-    ({"tpin_only": True}, {}, None),  # no lookup failed before
-    ({"tpin_only": True}, RETRY, "declaration_reference"),  # the form asked a reference
+LATER = [*NOT_FOUND_TURN, {"event": "user", "text": "what is the vat rate"},
+         {"event": "action", "name": "action_answer_knowledge"}]
+
+
+@pytest.mark.parametrize(("notes", "slots", "requested", "before"), [
+    ({}, RETRY, None, NOT_FOUND_TURN),  # not a TPIN alone ("check my declaration, tpin ...")
+    ({"tpin_only": True}, {}, None, NOT_FOUND_TURN),  # no lookup failed before
+    ({"tpin_only": True}, RETRY, "declaration_reference", NOT_FOUND_TURN),  # a form question
+    ({"tpin_only": True}, RETRY, None, LATER),  # other questions since: a check of its own
 ])
 def test_without_a_failed_lookup_just_before_a_tpin_waits_for_its_reference(notes, slots,
-                                                                            requested):
+                                                                            requested, before):
     events, texts, _ = run(ValidateDeclarationForm(), retry_tracker(
-        "1002003004", notes, slots, requested))
+        "1002003004", notes, slots, requested, before))
     assert not slot_events(events).get("declaration_reference")
     assert all("again with" not in t for t in texts)
 

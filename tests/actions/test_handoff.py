@@ -623,3 +623,12 @@ def test_an_address_spelled_out_is_the_contact():
     slots, messages = run_form(form_tracker("handover_contact", "john at gmail dot com",
                                             intent="kb_contact_customer_support"))
     assert slots["handover_contact"] == "john@gmail.com" and messages == []
+
+
+def test_a_question_with_a_number_at_the_contact_question_is_answered():
+    """Six digits made any message a contact typed wrongly, a question with an amount too."""
+    text = "what is the duty on a car worth 150000 kwacha"
+    slots, messages = run_form(form_tracker("handover_contact", text,
+                                            intent="kb_import_motor_vehicle_duty"))
+    assert slots["handover_contact"] is None
+    assert messages and messages[0]["text"] != kb().message("handoff_invalid_contact")

@@ -916,7 +916,8 @@ def test_a_request_joined_by_also_stays_beside_a_problem_and_a_question():
 
 
 @pytest.mark.parametrize("text", ["1002003006", "sorry wrong tpin, its 1002003004",
-                                  "my tpin is 100 200 3004", "1002-003-004"])
+                                  "my tpin is 100 200 3004", "1002-003-004",
+                                  "my tpin 1002003004 thanks"])
 def test_a_tpin_alone_is_a_declaration_check_outside_a_form(text):
     """The model read a bare number as the contact-centre entry (a phone number)."""
     SEEN.clear()
@@ -929,6 +930,7 @@ def test_a_tpin_alone_is_a_declaration_check_outside_a_form(text):
 
 
 @pytest.mark.parametrize("text", ["0977123456", "+260 977 123 456", "call me on 1002003004",
+                                  "my number is 9876543210",
                                   "is 1002003004 a valid tpin?", "1002003004 or 1002003005",
                                   "2026 LSK C 10452 1002003004"])
 def test_a_phone_number_or_a_question_with_a_tpin_is_no_tpin_alone(text):
