@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy
 import sqlalchemy.orm
 import sqlalchemy.pool
-from rasa.core.tracker_store import SQLTrackerStore, ensure_schema_exists
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs, ensure_schema_exists
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -81,6 +81,15 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             sqlalchemy.event.listen(self.engine, "connect", _sqlite_pragmas)
             self.engine.dispose()  # connections opened so far lack the pragmas
+        else:
+            # A database restart or failover severs the pooled connections, and Rasa's engine
+            # hands a dead one to the next turn of every server process (the technical-problem
+            # apology). A ping at checkout replaces it (a round trip, about 0.1 ms on loopback).
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sqlalchemy.create_engine(url, pool_pre_ping=True,
+                                                   **create_engine_kwargs(url))
+            self.sessionmaker = sqlalchemy.orm.session.sessionmaker(bind=self.engine)
         # 0 reads every session whole, as Rasa does.
         self.windows = TrackerWindows(int(env_number("TRACKER_WINDOW_TURNS", 20, whole=True)))
 
