@@ -49,7 +49,7 @@ from bot.names import (
     THANK,
 )
 from bot.understanding import enabled as understanding_enabled
-from bot.understanding import lexicon, spelling
+from bot.understanding import lexicon, numbers, spelling
 from bot.understanding.clauses import asks
 
 # Messages that are about the conversation, not an answer: a note, then the question again.
@@ -87,11 +87,6 @@ _PAUSE = re.compile(
 # In a free question a pause is short: "wait, my goods have been stuck at nakonde for a week"
 # is the question.
 PAUSE_MAX_WORDS_IN_FREE_TEXT = 6
-_TPIN = re.compile(r"(?<!\d)[1-9](?:[\s\-]*\d){9}(?!\d)")
-# What comes before 10 digits that are the end of a number from abroad: "+44 20 7946 0958" holds
-# "20 7946 0958", a TPIN's shape, after the country code (a few characters: LEAD_CHARS).
-_INTERNATIONAL_LEAD = re.compile(r"(?:\+|(?<![\w+])00)[\d\s\-().]*$")
-LEAD_CHARS = 12
 _TPIN_WORDS = {"my", "tpin", "is", "its", "it's", "the", "number", "here", "this", "it"}
 # An attempt at a phone number or an e-mail address, right or wrong ("john@gmail", "097712345",
 # "john at gmail dot com"): not a question, though the model reads it as the contact centre.
@@ -123,13 +118,10 @@ def knowledge_entry(tracker: Tracker) -> str | None:
 def is_a_tpin(text: str) -> bool:
     """The message is a TPIN ("1002003004", "my tpin is 100 200 3004"), not a question that
     mentions one (that one is kept, masked)."""
-    match = next((m for m in _TPIN.finditer(text)
-                  if not _INTERNATIONAL_LEAD.search(text[max(0, m.start() - LEAD_CHARS):
-                                                          m.start()])), None)
-    if match is None:
+    found = numbers.tpins(text)
+    if not found:
         return False  # no TPIN, or only the national part of a phone from abroad
-    rest = (text[: match.start()] + " " + text[match.end():]).lower()
-    return len([w for w in re.findall(r"[a-z']+", rest) if w not in _TPIN_WORDS]) <= 1
+    return len([w for w in numbers.words_around(text, found[0]) if w not in _TPIN_WORDS]) <= 1
 
 
 def is_pause(text: str) -> bool:

@@ -930,7 +930,7 @@ def test_a_tpin_alone_is_a_declaration_check_outside_a_form(text):
 
 
 @pytest.mark.parametrize("text", ["0977123456", "+260 977 123 456", "call me on 1002003004",
-                                  "my number is 9876543210",
+                                  "my number is 9876543210", "+44 20 7946 0958",
                                   "is 1002003004 a valid tpin?", "1002003004 or 1002003005",
                                   "2026 LSK C 10452 1002003004"])
 def test_a_phone_number_or_a_question_with_a_tpin_is_no_tpin_alone(text):
