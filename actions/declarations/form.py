@@ -334,10 +334,11 @@ class ActionCheckDeclaration(Action):
             dispatcher.utter_message(text=say("declaration_start_over"))
             return _clear_slots()
         try:
-            text, found = self._answer(tracker.sender_id, person(tracker), reference, tpin)
+            text, found, limited = self._answer(tracker.sender_id, person(tracker), reference,
+                                                tpin)
             dispatcher.utter_message(text=text)
             # Updates offered for a status that can still change (actions/notify.py).
-            if found is None and _locked_out(tracker):
+            if limited:
                 return _clear_slots()  # told the limit: no "check another?"
             retry = SlotSet(SLOT_RETRY, reference if found is None else None)
             return _clear_slots() + [retry] + after_lookup(dispatcher, tracker, found)
@@ -353,7 +354,8 @@ class ActionCheckDeclaration(Action):
 
     @staticmethod
     def _answer(conversation_id: str, client: str, reference: str,
-                tpin: str) -> tuple[str, DeclarationStatus | None]:
+                tpin: str) -> tuple[str, DeclarationStatus | None, bool]:
+        """The reply, the status found, and whether a limit is now reached (said in the reply)."""
         limiter = AttemptLimiter()
         # Counted as a failure before the backend is asked, in the transaction that checks
         # the limits: parallel lookups cannot all pass before the first miss is written.
@@ -369,10 +371,10 @@ class ActionCheckDeclaration(Action):
         metrics.LOOKUPS.labels("not_found" if result is None else "found").inc()
         if result is not None:
             limiter.release(reservation)
-            return status_text(result, tpin, texts), result
+            return status_text(result, tpin, texts), result, False
         if not limiter.allowed(conversation_id, reference, client, tpin):
-            return not_found_text(tpin) + "\n\n" + limit_text(), None
-        return not_found_text(tpin), None
+            return not_found_text(tpin) + "\n\n" + limit_text(), None, True
+        return not_found_text(tpin), None, False
 
 
 class _Blocked(Exception):
